@@ -1,0 +1,91 @@
+/**
+ * The one registry of stable error codes. Every code is documented in docs/errors.md (a test checks
+ * both directions). `kind` drives the annealer: user → error at once, operational → retry with
+ * backoff, unexpected → error and log with stack.
+ */
+export type ErrorKind = 'user' | 'operational' | 'unexpected';
+
+export interface ErrorCodeSpec {
+  status: number;
+  kind: ErrorKind;
+  description: string;
+}
+
+export const errorCodes = {
+  ERR_INPUT_INVALID: { status: 400, kind: 'user', description: 'The request body, query or path failed validation.' },
+  ERR_JSON_MALFORMED: { status: 400, kind: 'user', description: 'The request body is not valid JSON.' },
+  ERR_BODY_TOO_LARGE: { status: 413, kind: 'user', description: 'The request body exceeds the size limit.' },
+  ERR_UNAUTHENTICATED: { status: 401, kind: 'user', description: 'No valid bearer token was presented.' },
+  ERR_FORBIDDEN: { status: 403, kind: 'user', description: "The token's role may not perform this action." },
+  ERR_NOT_FOUND: { status: 404, kind: 'user', description: 'No such route.' },
+  ERR_NODE_NOT_FOUND: { status: 404, kind: 'user', description: 'No node has that id or name.' },
+  ERR_DEPLOYMENT_NOT_FOUND: { status: 404, kind: 'user', description: 'No deployment has that id or name.' },
+  ERR_ROLE_NOT_FOUND: { status: 404, kind: 'user', description: 'No role has that id or name.' },
+  ERR_NODE_ROLE_NOT_FOUND: { status: 404, kind: 'user', description: 'No node-role has that id.' },
+  ERR_RUN_NOT_FOUND: { status: 404, kind: 'user', description: 'No run has that id.' },
+  ERR_ATTRIB_NOT_FOUND: { status: 404, kind: 'user', description: 'No attrib has that name.' },
+  ERR_BARCLAMP_NOT_FOUND: { status: 404, kind: 'user', description: 'No barclamp has that name.' },
+  ERR_CONFLICT: { status: 409, kind: 'user', description: 'The object was changed concurrently or already exists.' },
+  ERR_NAME_TAKEN: { status: 409, kind: 'user', description: 'Another object already has that name.' },
+  ERR_STATE_INVALID: {
+    status: 409,
+    kind: 'user',
+    description: 'The object is not in a state that allows this action (e.g. retry of an active node-role).',
+  },
+  ERR_BIND_INVALID: {
+    status: 422,
+    kind: 'user',
+    description: 'The role cannot be bound there (e.g. a service role on a normal node, or a deployment without a service node).',
+  },
+  ERR_ATTRIB_INVALID: { status: 422, kind: 'user', description: 'An attrib value fails the attrib schema.' },
+  ERR_ATTRIB_NOT_WANTED: {
+    status: 422,
+    kind: 'user',
+    description: 'The attrib cannot be set on a node-role whose role does not want it.',
+  },
+  ERR_TEMPLATE_RENDER: {
+    status: 422,
+    kind: 'user',
+    description: 'A template referenced a missing value or failed to render (strict mode).',
+  },
+  ERR_PLUGIN_INVALID: {
+    status: 500,
+    kind: 'unexpected',
+    description: 'A barclamp or workload manifest failed validation at boot; the message names plugin, role and field.',
+  },
+  ERR_PLUGIN_DUPLICATE: { status: 500, kind: 'unexpected', description: 'Two plugins, roles or attribs share a name.' },
+  ERR_PLUGIN_REQUIRES_UNRESOLVED: {
+    status: 500,
+    kind: 'unexpected',
+    description: 'A role requires or precedes a role that no plugin declares.',
+  },
+  ERR_PLUGIN_CYCLE: { status: 500, kind: 'unexpected', description: 'The role graph has a cycle; the message prints it.' },
+  ERR_PLUGIN_ATTRIB_UNKNOWN: { status: 500, kind: 'unexpected', description: 'A role wants an attrib nobody declares.' },
+  ERR_PLUGIN_ATTRIB_DEFAULT: {
+    status: 500,
+    kind: 'unexpected',
+    description: "An attrib's default value fails the attrib's own schema.",
+  },
+  ERR_PLUGIN_TEMPLATE: { status: 500, kind: 'unexpected', description: 'A plugin template is missing or does not compile.' },
+  ERR_REMOTE_UNREACHABLE: { status: 502, kind: 'operational', description: 'The node could not be reached.' },
+  ERR_REMOTE_TIMEOUT: { status: 504, kind: 'operational', description: 'The action did not finish within its timeout.' },
+  ERR_COMMAND_FAILED: {
+    status: 500,
+    kind: 'user',
+    description: "The action's script exited non-zero; the run records exit code and output tails.",
+  },
+  ERR_COMMAND_TRANSIENT: {
+    status: 503,
+    kind: 'operational',
+    description: 'The script exited with a code its action marks transient; it will be retried.',
+  },
+  ERR_JIG_UNKNOWN: { status: 500, kind: 'user', description: "The role's jig is not available in this server." },
+  ERR_DATABASE_UNAVAILABLE: { status: 503, kind: 'operational', description: 'The database could not be reached.' },
+  ERR_INTERNAL: {
+    status: 500,
+    kind: 'unexpected',
+    description: 'An unexpected error; details are in the server log, not the response.',
+  },
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+export type ErrorCode = keyof typeof errorCodes;

@@ -1,0 +1,123 @@
+/**
+ * Typed plugin manifests (DESIGN §4). A barclamp or workload is data (roles, attribs, templates) plus
+ * behaviour (each role's actions). Manifests are listed explicitly in barclamps/index.ts and
+ * workloads/index.ts and validated at boot by registry.ts. Types only: no I/O here.
+ */
+import type { ZodType } from 'zod';
+import type { JigName, RoleFlag } from '../domain/vocabulary';
+
+/** A namespaced attrib (`<barclamp>/<name>`) with its schema. */
+export interface AttribSpec<T = unknown> {
+  description: string;
+  schema: ZodType<T>;
+  /** Must pass `schema` (checked at boot). Absent: the attrib must be set before a wanting role runs. */
+  default?: T;
+  /** Secret values are redacted in API responses, logs, events and run records. */
+  secret?: boolean;
+}
+
+/** What the annealer hands an action. Everything is re-read for each run; nothing is cached across runs. */
+export interface RoleContext {
+  node: Readonly<NodeView>;
+  role: string;
+  deployment: string;
+  /** Resolved (defaults < deployment < node < node-role) and validated values of the role's `wants`. */
+  attribs: Readonly<Record<string, unknown>>;
+  /** Runs a script where the role's jig runs things (admin host for `local`, the node for `ssh`). */
+  exec: Executor;
+  /** Renders one of the plugin's templates (templates/<name>) in strict mode. */
+  render(template: string, data?: Record<string, unknown>): string;
+  log: ActionLogger;
+  /** Aborted on timeout or shutdown; actions pass it to anything long-running. */
+  signal: AbortSignal;
+  now(): number;
+}
+
+export interface NodeView {
+  id: number;
+  name: string;
+  macs: string[];
+  bmcAddress: string | null;
+  admin: boolean;
+  system: boolean;
+  facts: Record<string, unknown>;
+}
+
+export interface ActionLogger {
+  info(msg: string, data?: Record<string, unknown>): void;
+  warn(msg: string, data?: Record<string, unknown>): void;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs one script. Contract: resolves with the exit code and output tails whatever the exit code;
+ * rejects with AppError ERR_REMOTE_UNREACHABLE / ERR_REMOTE_TIMEOUT for operational failures.
+ */
+export interface Executor {
+  run(script: string, opts?: ExecOptions): Promise<ExecResult>;
+}
+
+/** `done:false` is "not yet": the node-role is requeued after `requeueAfterMs`, not failed. */
+export type ActionResult =
+  | { done: true; wall?: Record<string, unknown>; output?: ExecResult }
+  | { done: false; requeueAfterMs: number; reason: string };
+
+/** MUST be idempotent unless the role is `destructive`: it runs again after crashes and attrib changes. */
+export type Action = (ctx: RoleContext) => Promise<ActionResult>;
+
+export interface RoleSpec {
+  description: string;
+  /** Roles that must be active first (bound on the same node if implicit; all members if cluster). */
+  requires?: string[];
+  /** Soft ordering: when both are bound on a node, this role runs before those. */
+  precedes?: string[];
+  flags?: RoleFlag[];
+  /** Attribs this role reads; a change to any of them re-runs it and its descendants. */
+  wants?: string[];
+  /** Default `noop`. */
+  jig?: JigName;
+  /** Per-run timeout; default 10 minutes. */
+  timeoutMs?: number;
+  /** Script exit codes that mean "try again later" (operational) rather than a terminal failure. */
+  transientExitCodes?: number[];
+  /** Template files (under the plugin's templates/ directory) the actions use; compiled at boot. */
+  templates?: string[];
+  actions?: {
+    /** Default for `local`/`ssh` jigs: render templates/<role>.sh.hbs and run it. Default for `noop`: done. */
+    apply?: Action;
+    remove?: Action;
+    check?: Action;
+  };
+}
+
+export interface PluginManifest {
+  kind: 'barclamp' | 'workload';
+  name: string;
+  version: string;
+  description: string;
+  /** Absolute directory of the plugin (pass `__dirname`); templates live in `<dir>/templates`. */
+  dir: string;
+  attribs?: Record<string, AttribSpec>;
+  roles: Record<string, RoleSpec>;
+}
+
+export type BarclampManifest = Omit<PluginManifest, 'kind'>;
+
+export function defineBarclamp(manifest: BarclampManifest): PluginManifest {
+  return { kind: 'barclamp', ...manifest };
+}
+
+export function defineWorkload(manifest: BarclampManifest): PluginManifest {
+  return { kind: 'workload', ...manifest };
+}
