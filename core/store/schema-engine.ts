@@ -15,16 +15,21 @@ import {
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 
 type WasmModule = typeof import('@prisma/schema-engine-wasm');
+type WasmExports = Record<string, unknown>;
+/** The part of the WebAssembly global we use (its types ship with lib.dom, which this project omits). */
+const wasmApi = (globalThis as unknown as {
+  WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: WasmExports } }> };
+}).WebAssembly;
 let loaded: Promise<WasmModule> | undefined;
 
 /** Instantiates the wasm-bindgen "bundler" build by hand: Node 20 cannot import .wasm modules. */
 async function loadWasm(): Promise<WasmModule> {
   const bindings = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as unknown as WasmModule & {
-    __wbg_set_wasm(exports: WebAssembly.Exports): void;
+    __wbg_set_wasm(exports: WasmExports): void;
   };
   const pkgDir = path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
   const bytes = await readFile(path.join(pkgDir, 'schema_engine_bg.wasm'));
-  const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': bindings as never });
+  const { instance } = await wasmApi.instantiate(bytes, { './schema_engine_bg.js': bindings as never });
   bindings.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as () => void)();
   return bindings;

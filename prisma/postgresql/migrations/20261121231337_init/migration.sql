@@ -138,6 +138,7 @@ CREATE TABLE "NodeRole" (
     "leaseUntil" BIGINT,
     "lastError" TEXT,
     "wall" TEXT NOT NULL DEFAULT '{}',
+    "runSeq" INTEGER NOT NULL DEFAULT 0,
     "updatedAt" BIGINT NOT NULL,
 
     CONSTRAINT "NodeRole_pkey" PRIMARY KEY ("id")
@@ -287,6 +288,12 @@ ALTER TABLE "NodeRole" ADD CONSTRAINT "NodeRole_roleId_fkey" FOREIGN KEY ("roleI
 
 -- AddForeignKey
 ALTER TABLE "NodeRole" ADD CONSTRAINT "NodeRole_nodeId_fkey" FOREIGN KEY ("nodeId") REFERENCES "Node"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "NodeRoleEdge" ADD CONSTRAINT "NodeRoleEdge_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "NodeRole"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "NodeRoleEdge" ADD CONSTRAINT "NodeRoleEdge_childId_fkey" FOREIGN KEY ("childId") REFERENCES "NodeRole"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "Run" ADD CONSTRAINT "Run_nodeRoleId_fkey" FOREIGN KEY ("nodeRoleId") REFERENCES "NodeRole"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -134,6 +134,7 @@ CREATE TABLE "NodeRole" (
     "leaseUntil" BIGINT,
     "lastError" TEXT,
     "wall" TEXT NOT NULL DEFAULT '{}',
+    "runSeq" INTEGER NOT NULL DEFAULT 0,
     "updatedAt" BIGINT NOT NULL,
     CONSTRAINT "NodeRole_deploymentId_fkey" FOREIGN KEY ("deploymentId") REFERENCES "Deployment" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
     CONSTRAINT "NodeRole_roleId_fkey" FOREIGN KEY ("roleId") REFERENCES "Role" ("id") ON DELETE RESTRICT ON UPDATE CASCADE,
@@ -146,7 +147,9 @@ CREATE TABLE "NodeRoleEdge" (
     "childId" INTEGER NOT NULL,
     "soft" BOOLEAN NOT NULL DEFAULT false,
 
-    PRIMARY KEY ("parentId", "childId")
+    PRIMARY KEY ("parentId", "childId"),
+    CONSTRAINT "NodeRoleEdge_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "NodeRole" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "NodeRoleEdge_childId_fkey" FOREIGN KEY ("childId") REFERENCES "NodeRole" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateTable

@@ -1,0 +1,303 @@
+/**
+ * The annealer: the reconcile loop that walks committed node-roles up the graph until everything is
+ * active (DESIGN §3). Level-based: it finds work by querying the database (woken early by commits,
+ * retries and completions, and by a poll as a safety net), so a restart or a second process picks up
+ * exactly where the state says.
+ *
+ * Contracts:
+ * - A node-role runs only after a successful claim (compare-and-set with a lease); its result is
+ *   written only while this worker still holds the lease. Leases are extended by a heartbeat while
+ *   jobs run; if this process dies they expire and another (or the restarted) process re-runs them.
+ * - Results are buffered for a few milliseconds and written in batches; a crash loses at most the
+ *   unwritten batch, which then re-runs (actions are idempotent).
+ * - `stop()` aborts running actions, writes what finished, and releases nothing else: unfinished
+ *   claims expire like a crash's.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { resolveAttribs } from '../domain/attribs';
+import type { NodeView } from '../plugins/manifest';
+import type { Registry } from '../plugins/registry';
+import type { Store } from '../store';
+import type { ClaimedNodeRole, Completion } from '../store/queue';
+import { silentLogger, type Logger } from '../log';
+import { createJigs } from './jigs';
+import { createLimits, type Limits } from './limits';
+import { defaultRetryPolicy, type RetryPolicy } from './outcome';
+import { runJob, type JobInput } from './run-job';
+
+export interface AnnealerOptions {
+  store: Store;
+  registry: Registry;
+  now?: () => number;
+  random?: () => number;
+  workerId?: string;
+  /** Jobs in flight in this process. */
+  maxConcurrent?: number;
+  /** How long a claim stays valid without a heartbeat. */
+  leaseMs?: number;
+  /** Safety-net poll interval when nothing wakes the loop. */
+  pollMs?: number;
+  /** Largest number of node-roles claimed in one transaction. */
+  batchSize?: number;
+  retry?: Partial<RetryPolicy>;
+  log?: Logger;
+  /** Environment for `local` jig scripts. */
+  localEnv?: Record<string, string | undefined>;
+}
+
+export interface AnnealerStats {
+  claimed: number;
+  completed: number;
+  inFlight: number;
+}
+
+export class Annealer {
+  readonly workerId: string;
+  private readonly store: Store;
+  private readonly registry: Registry;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly maxConcurrent: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+  private readonly retry: RetryPolicy;
+  private readonly log: Logger;
+  private readonly jigs: ReturnType<typeof createJigs>;
+  private limits: Limits;
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private shutdown = new AbortController();
+  private readonly inFlight = new Map<number, ClaimedNodeRole>();
+  private buffer: Completion[] = [];
+  private flushing: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private lastRecovery = 0;
+  private lastHeartbeat = 0;
+  private roleNames = new Map<number, string>();
+  private deploymentNames = new Map<number, string>();
+  readonly stats: AnnealerStats = { claimed: 0, completed: 0, inFlight: 0 };
+  private failure: unknown = null;
+
+  constructor(opts: AnnealerOptions) {
+    this.store = opts.store;
+    this.registry = opts.registry;
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.maxConcurrent = opts.maxConcurrent ?? 64;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.pollMs = opts.pollMs ?? 500;
+    this.batchSize = opts.batchSize ?? 256;
+    this.retry = { ...defaultRetryPolicy, ...opts.retry };
+    this.log = opts.log ?? silentLogger;
+    this.jigs = createJigs({ localEnv: opts.localEnv });
+    this.limits = createLimits({ maxConcurrent: this.maxConcurrent });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.shutdown = new AbortController();
+    this.limits = createLimits({ maxConcurrent: this.maxConcurrent });
+    this.loopDone = this.loop().catch((err) => {
+      this.failure = err;
+      this.running = false;
+      this.log.error({ err }, 'annealer loop stopped on an error');
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return this.loopDone;
+    this.running = false;
+    this.shutdown.abort();
+    this.wake();
+    await this.loopDone;
+    await this.limits.stop();
+    while (this.inFlight.size > 0 || this.buffer.length > 0 || this.flushing) {
+      await this.flush();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** New work may exist: run the loop now instead of at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /**
+   * Resolves once nothing can run any more: no job in flight, no claimable node-role, nothing in
+   * transition anywhere and no retry scheduled. Rejects after `timeoutMs` with the watchdog's view.
+   */
+  async settle(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    let quietRounds = 0;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.inFlight.size === 0 && this.buffer.length === 0 && !this.flushing) {
+        const p = await this.store.queue.pendingCounts(this.now());
+        if (p.transition === 0 && p.runnableNow === 0 && p.nextDueAt === null) {
+          if (++quietRounds >= 2) return;
+        } else quietRounds = 0;
+      } else quietRounds = 0;
+      if (Date.now() > deadline) {
+        throw new Error(`annealer did not settle within ${opts.timeoutMs ?? 60_000} ms (${this.inFlight.size} in flight)`);
+      }
+      this.wake();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async loop(): Promise<void> {
+    await this.recover();
+    while (this.running) {
+      this.woken = false;
+      const now = this.now();
+      if (now - this.lastRecovery > this.leaseMs / 2) await this.recover();
+      if (now - this.lastHeartbeat > this.leaseMs / 3) await this.heartbeat();
+      const room = this.maxConcurrent - this.inFlight.size;
+      let claimedAny = false;
+      if (room > 0) {
+        const busyNodes = [...new Set([...this.inFlight.values()].map((c) => c.nodeId))];
+        const candidates = await this.store.queue.findRunnable(now, Math.min(room, this.batchSize), busyNodes);
+        if (candidates.length) {
+          const claimed = await this.store.queue.claim(candidates, this.workerId, now, this.leaseMs);
+          if (claimed.length) {
+            claimedAny = true;
+            await this.dispatch(claimed);
+          }
+        }
+      }
+      if (!claimedAny && !this.woken && this.running) await this.idle();
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.pollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  private async recover(): Promise<void> {
+    this.lastRecovery = this.now();
+    const recovered = await this.store.queue.recoverExpired(this.now());
+    if (recovered.length) {
+      this.log.warn({ nodeRoleIds: recovered }, 'leases expired (a worker crashed or stalled): node-roles returned to todo');
+      await this.store.events.append(
+        [{ actor: `annealer:${this.workerId}`, type: 'node-roles.recovered', objectType: 'node-role', data: { nodeRoleIds: recovered } }],
+        this.now(),
+      );
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    this.lastHeartbeat = this.now();
+    const claims = [...this.inFlight.values()];
+    await this.store.queue.heartbeat(this.workerId, claims.map((c) => c.id), claims.map((c) => c.nodeId), this.now(), this.leaseMs);
+  }
+
+  /** Loads what the claimed jobs need in a few batched reads, then schedules them under the limits. */
+  private async dispatch(claimed: ClaimedNodeRole[]): Promise<void> {
+    this.stats.claimed += claimed.length;
+    for (const c of claimed) this.inFlight.set(c.id, c);
+    this.stats.inFlight = this.inFlight.size;
+    const jobs = await this.prepare(claimed);
+    for (const job of jobs) {
+      this.limits
+        .schedule(job.claim.nodeId, () =>
+          runJob(job, {
+            registry: this.registry,
+            jigs: this.jigs,
+            now: this.now,
+            random: this.random,
+            retry: this.retry,
+            log: this.log,
+            shutdown: this.shutdown.signal,
+          }),
+        )
+        .then((completion) => this.enqueue(completion))
+        .catch((err) => this.log.error({ err, nodeRoleId: job.claim.id }, 'job scheduling failed; its lease will expire and it will re-run'));
+    }
+  }
+
+  private async prepare(claimed: ClaimedNodeRole[]): Promise<JobInput[]> {
+    const missingRoles = claimed.some((c) => !this.roleNames.has(c.roleId));
+    if (missingRoles) this.roleNames = new Map([...(await this.store.catalog.ids()).roleIds].map(([n, id]) => [id, n]));
+    for (const depId of new Set(claimed.map((c) => c.deploymentId))) {
+      if (!this.deploymentNames.has(depId)) this.deploymentNames.set(depId, (await this.store.deployments.get(depId)).name);
+    }
+    const nodes = new Map((await this.store.nodes.byIds([...new Set(claimed.map((c) => c.nodeId))])).map((n) => [n.id, n]));
+    const values = await this.store.attribs.committedFor({
+      deploymentIds: [...new Set(claimed.map((c) => c.deploymentId))],
+      nodeIds: [...nodes.keys()],
+      nodeRoleIds: claimed.map((c) => c.id),
+    });
+    const defaults = (name: string) => {
+      const a = this.registry.attribs.get(name);
+      return { hasDefault: a?.hasDefault ?? false, default: a?.default };
+    };
+    return claimed.map((claim) => {
+      const role = this.registry.role(this.roleNames.get(claim.roleId)!);
+      const n = nodes.get(claim.nodeId)!;
+      const node: NodeView = { id: n.id, name: n.name, macs: n.macs, bmcAddress: n.bmcAddress, admin: n.admin, system: n.system, facts: n.facts };
+      const resolved = resolveAttribs(role.wants, defaults, values, { deploymentId: claim.deploymentId, nodeId: claim.nodeId, nodeRoleId: claim.id });
+      return { claim, role, node, deployment: this.deploymentNames.get(claim.deploymentId)!, attribs: resolved.values, missing: resolved.missing };
+    });
+  }
+
+  private enqueue(completion: Completion): void {
+    this.buffer.push(completion);
+    if (this.buffer.length >= this.batchSize) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), 5);
+  }
+
+  /** Writes buffered results; one flush at a time, in arrival order. */
+  private async flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    while (this.flushing) await this.flushing;
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = this.write(batch).finally(() => {
+      this.flushing = null;
+    });
+    await this.flushing;
+  }
+
+  private async write(batch: Completion[]): Promise<void> {
+    const now = this.now();
+    try {
+      const result = await this.store.queue.complete(batch, this.workerId, now);
+      if (result.active.length) await this.store.queue.wakeChildren(result.active, now);
+      if (result.errored.length) await this.store.queue.blockDescendants(result.errored, now);
+      if (result.lost.length) this.log.warn({ nodeRoleIds: result.lost }, 'lease lost before the result was written; result dropped');
+      const errored = batch.filter((c) => c.kind === 'error');
+      if (errored.length) {
+        await this.store.events.append(
+          errored.map((c) => ({ actor: `annealer:${this.workerId}`, type: 'node-role.error', objectType: 'node-role', objectId: c.claim.id, data: { runId: c.claim.runId, error: JSON.parse(c.run.error ?? 'null') } })),
+          now,
+        );
+      }
+    } catch (err) {
+      this.log.error({ err, count: batch.length }, 'writing results failed; those node-roles will re-run when their leases expire');
+    } finally {
+      for (const c of batch) this.inFlight.delete(c.claim.id);
+      this.stats.completed += batch.length;
+      this.stats.inFlight = this.inFlight.size;
+      this.wake();
+    }
+  }
+}

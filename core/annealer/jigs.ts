@@ -1,0 +1,35 @@
+/**
+ * Jigs: how a role's action executes. `noop` has no executor (an apply that tries to run a script
+ * fails with ERR_JIG_UNKNOWN), `local` runs scripts on the admin host, `ssh` (next issue) on the node.
+ * The default apply of a local/ssh role renders templates/<role>.sh.hbs and runs it; a non-zero exit
+ * is ERR_COMMAND_FAILED (terminal) unless the role lists the code as transient (ERR_COMMAND_TRANSIENT).
+ */
+import { AppError } from '../errors';
+import { createLocalExecutor } from '../exec/local';
+import type { Action, ActionResult, Executor, RoleContext } from '../plugins/manifest';
+import { roleTemplateData, type LoadedRole } from '../plugins/registry';
+import type { JigName } from '../domain/vocabulary';
+
+const noopExecutor: Executor = {
+  run: () => Promise.reject(new AppError('ERR_JIG_UNKNOWN', 'the noop jig cannot run scripts; give the role jig "local" or "ssh"')),
+};
+
+export function createJigs(opts: { localEnv?: Record<string, string | undefined> } = {}): Record<JigName, Executor | null> {
+  return { noop: noopExecutor, local: createLocalExecutor(opts.localEnv), ssh: null };
+}
+
+export function defaultApply(role: LoadedRole): Action {
+  if (role.jig === 'noop' || !role.scriptTemplate) return async () => ({ done: true });
+  const template = role.scriptTemplate;
+  return async (ctx: RoleContext): Promise<ActionResult> => {
+    const script = ctx.render(template, { ...roleTemplateData(ctx) });
+    const output = await ctx.exec.run(script, { timeoutMs: role.timeoutMs, signal: ctx.signal });
+    if (output.exitCode === 0) return { done: true, output };
+    const transient = role.transientExitCodes.includes(output.exitCode);
+    throw new AppError(
+      transient ? 'ERR_COMMAND_TRANSIENT' : 'ERR_COMMAND_FAILED',
+      `${template} exited ${output.exitCode} on ${ctx.node.name}`,
+      { details: { exitCode: output.exitCode, stdoutTail: output.stdout, stderrTail: output.stderr } },
+    );
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Runs one claimed node-role and turns what happened into a Completion for the queue. Never throws:
+ * every error becomes a recorded outcome (a thrown non-AppError is an unexpected error, like a
+ * recovered panic). Destructive roles that already ran once succeed without running again.
+ */
+import { AppError, toAppError } from '../errors';
+import { redactAttribs } from '../domain/attribs';
+import type { NodeView, RoleContext } from '../plugins/manifest';
+import type { LoadedRole, Registry } from '../plugins/registry';
+import type { ClaimedNodeRole, Completion, RunFinish } from '../store/queue';
+import type { Logger } from '../log';
+import { decideOutcome, type JobResult, type RetryPolicy } from './outcome';
+import { defaultApply } from './jigs';
+import type { createJigs } from './jigs';
+
+export interface JobInput {
+  claim: ClaimedNodeRole;
+  role: LoadedRole;
+  node: NodeView;
+  deployment: string;
+  attribs: Record<string, unknown>;
+  missing: string[];
+}
+
+export interface JobEnv {
+  registry: Registry;
+  jigs: ReturnType<typeof createJigs>;
+  now(): number;
+  random(): number;
+  retry: RetryPolicy;
+  log: Logger;
+  /** Aborted when the annealer stops. */
+  shutdown: AbortSignal;
+}
+
+function finish(status: RunFinish['status'], inputs: string, out?: { exitCode: number; stdout: string; stderr: string }, error?: AppError): RunFinish {
+  const details = (error?.details ?? {}) as { exitCode?: number; stdoutTail?: string; stderrTail?: string };
+  return {
+    status,
+    exitCode: out?.exitCode ?? details.exitCode ?? null,
+    stdoutTail: out?.stdout ?? details.stdoutTail ?? '',
+    stderrTail: out?.stderr ?? details.stderrTail ?? '',
+    inputs,
+    error: error ? JSON.stringify({ code: error.code, kind: error.kind, message: error.message }) : null,
+  };
+}
+
+export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
+  const { claim, role, node } = job;
+  const inputs = JSON.stringify({ attribs: redactAttribs(job.attribs, (n) => env.registry.attribs.get(n)?.secret ?? false) });
+  if (role.flags.has('destructive') && claim.runCount > 0) {
+    return { kind: 'active', claim, run: { ...finish('succeeded', inputs), stdoutTail: 'destructive role already ran; not run again' } };
+  }
+  const timeout = AbortSignal.timeout(role.timeoutMs);
+  const signal = AbortSignal.any([timeout, env.shutdown]);
+  let result: JobResult;
+  let run: RunFinish;
+  let wall: Record<string, unknown> | undefined;
+  try {
+    if (job.missing.length) {
+      throw new AppError('ERR_ATTRIB_INVALID', `attribs ${job.missing.join(', ')} have no value and no default; set them on the deployment, node or node-role`);
+    }
+    const exec = env.jigs[role.jig];
+    if (!exec) throw new AppError('ERR_JIG_UNKNOWN', `jig "${role.jig}" is not available in this server`);
+    const ctx: RoleContext = {
+      node,
+      role: role.name,
+      deployment: job.deployment,
+      attribs: job.attribs,
+      exec,
+      render: (template, data) => env.registry.renderer.renderFile(env.registry.templatePath(role.name, template), data ?? { node, role: role.name, deployment: job.deployment, attribs: job.attribs }),
+      log: {
+        info: (msg, data) => env.log.info({ node: node.name, role: role.name, ...data }, msg),
+        warn: (msg, data) => env.log.warn({ node: node.name, role: role.name, ...data }, msg),
+      },
+      signal,
+      now: env.now,
+    };
+    const apply = role.spec.actions?.apply ?? defaultApply(role);
+    const out = await Promise.race([
+      apply(ctx),
+      new Promise<never>((_, reject) =>
+        signal.addEventListener('abort', () => reject(new AppError('ERR_REMOTE_TIMEOUT', timeout.aborted ? `${role.name} timed out after ${role.timeoutMs} ms` : 'annealer stopping')), { once: true }),
+      ),
+    ]);
+    if (out.done) {
+      result = { kind: 'done' };
+      run = finish('succeeded', inputs, out.output);
+      wall = out.wall;
+    } else {
+      result = { kind: 'not-yet', requeueAfterMs: out.requeueAfterMs, reason: out.reason };
+      run = { ...finish('requeued', inputs), stdoutTail: `not yet: ${out.reason}` };
+    }
+  } catch (err) {
+    const e = toAppError(err);
+    if (e.code === 'ERR_INTERNAL') env.log.error({ err, node: node.name, role: role.name }, 'action threw an unexpected error');
+    result = { kind: 'failed', errorKind: e.kind };
+    run = finish('failed', inputs, undefined, e);
+  }
+  const decision = decideOutcome(result, claim.attempts, env.now(), env.retry, env.random());
+  if (decision.state === 'active') return { kind: 'active', claim, run, ...(wall ? { wall } : {}) };
+  if (decision.state === 'todo') return { kind: 'requeue', claim, run, nextRunAt: decision.nextRunAt, attempts: decision.attempts };
+  return { kind: 'error', claim, run, attempts: decision.attempts };
+}

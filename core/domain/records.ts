@@ -1,0 +1,110 @@
+/**
+ * The records the store returns and the services, API and annealer pass around. Plain data: numbers
+ * (timestamps are ms since the epoch), parsed JSON, no ORM types.
+ */
+import type { AttribScope, DeploymentState, NodeRoleState, RunStatus } from './vocabulary';
+
+export interface NodeRecord {
+  id: number;
+  name: string;
+  description: string;
+  macs: string[];
+  bmcAddress: string | null;
+  alive: boolean;
+  available: boolean;
+  admin: boolean;
+  system: boolean;
+  state: DeploymentState;
+  facts: Record<string, unknown>;
+  deploymentId: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface DeploymentRecord {
+  id: number;
+  name: string;
+  description: string;
+  parentId: number | null;
+  system: boolean;
+  state: DeploymentState;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RoleRecord {
+  id: number;
+  name: string;
+  barclamp: string;
+  description: string;
+  flags: string[];
+  jig: string;
+  cohort: number;
+  requires: string[];
+  precedes: string[];
+  wants: string[];
+}
+
+export interface ErrorRecord {
+  code: string;
+  message: string;
+  kind: string;
+  details?: unknown;
+}
+
+export interface NodeRoleRecord {
+  id: number;
+  deploymentId: number;
+  roleId: number;
+  nodeId: number;
+  role: string;
+  node: string;
+  deployment: string;
+  state: NodeRoleState;
+  cohort: number;
+  generation: number;
+  observedGeneration: number;
+  attempts: number;
+  runCount: number;
+  nextRunAt: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  lastError: ErrorRecord | null;
+  wall: Record<string, unknown>;
+  updatedAt: number;
+}
+
+export interface RunRecord {
+  id: number;
+  nodeRoleId: number;
+  attempt: number;
+  worker: string;
+  status: RunStatus;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  stdoutTail: string;
+  stderrTail: string;
+  inputs: Record<string, unknown>;
+  error: ErrorRecord | null;
+}
+
+export interface EventRecord {
+  id: number;
+  at: number;
+  actor: string;
+  type: string;
+  objectType: string;
+  objectId: number | null;
+  data: Record<string, unknown>;
+}
+
+export interface AttribValueRecord {
+  attrib: string;
+  scope: AttribScope;
+  targetId: number;
+  proposed: unknown;
+  committed: unknown;
+  hasProposed: boolean;
+  hasCommitted: boolean;
+}

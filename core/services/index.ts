@@ -1,0 +1,17 @@
+/** Use cases shared by the API, the CLI and the tests. */
+import { bindingService } from './binding';
+import { changesService } from './changes';
+import type { ServiceDeps } from './deps';
+import { inventoryService } from './inventory';
+
+export type { Actor, ServiceDeps } from './deps';
+
+export function createServices(deps: ServiceDeps) {
+  return {
+    binding: bindingService(deps),
+    changes: changesService(deps),
+    inventory: inventoryService(deps),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,86 @@
+/**
+ * Attrib values per scope with proposed vs committed. Writes go to `proposed`; committing a
+ * deployment or node promotes them to `committed`, which is what actions read.
+ */
+import type { AttribValueRecord } from '../domain/records';
+import type { AttribScope } from '../domain/vocabulary';
+import type { Prisma } from './db';
+import { big, parseJson } from './codec';
+
+export interface CommittedValue {
+  attrib: string;
+  scope: AttribScope;
+  targetId: number;
+  value: unknown;
+}
+
+export function attribsRepo(prisma: Prisma) {
+  async function setProposed(attribId: number, scope: AttribScope, targetId: number, value: unknown, now: number) {
+    const proposed = JSON.stringify(value);
+    await prisma.attribValue.upsert({
+      where: { attribId_scope_targetId: { attribId, scope, targetId } },
+      create: { attribId, scope, targetId, proposed, updatedAt: big(now) },
+      update: { proposed, updatedAt: big(now) },
+    });
+  }
+
+  /** Sets and commits in one step (used where no review step applies, e.g. system facts). */
+  async function setCommitted(attribId: number, scope: AttribScope, targetId: number, value: unknown, now: number) {
+    const committed = JSON.stringify(value);
+    await prisma.attribValue.upsert({
+      where: { attribId_scope_targetId: { attribId, scope, targetId } },
+      create: { attribId, scope, targetId, committed, updatedAt: big(now) },
+      update: { committed, proposed: null, updatedAt: big(now) },
+    });
+  }
+
+  /**
+   * Promotes proposed values of the given targets to committed. Returns the values whose committed
+   * value actually changed (an unchanged re-commit re-runs nothing).
+   */
+  async function commit(targets: { scope: AttribScope; targetId: number }[], now: number): Promise<CommittedValue[]> {
+    if (targets.length === 0) return [];
+    const rows = await prisma.attribValue.findMany({
+      where: { OR: targets.map((t) => ({ scope: t.scope, targetId: t.targetId })), proposed: { not: null } },
+      include: { attrib: { select: { name: true } } },
+    });
+    const changed: CommittedValue[] = [];
+    for (const r of rows) {
+      await prisma.attribValue.update({ where: { id: r.id }, data: { committed: r.proposed, proposed: null, updatedAt: big(now) } });
+      if (r.committed !== r.proposed) {
+        changed.push({ attrib: r.attrib.name, scope: r.scope as AttribScope, targetId: r.targetId, value: parseJson(r.proposed, null) });
+      }
+    }
+    return changed;
+  }
+
+  /** Committed values at any of the given targets, for resolving many node-roles at once. */
+  async function committedFor(t: { deploymentIds: number[]; nodeIds: number[]; nodeRoleIds: number[] }): Promise<CommittedValue[]> {
+    const or = [
+      ...(t.deploymentIds.length ? [{ scope: 'deployment', targetId: { in: t.deploymentIds } }] : []),
+      ...(t.nodeIds.length ? [{ scope: 'node', targetId: { in: t.nodeIds } }] : []),
+      ...(t.nodeRoleIds.length ? [{ scope: 'node-role', targetId: { in: t.nodeRoleIds } }] : []),
+    ];
+    if (or.length === 0) return [];
+    const rows = await prisma.attribValue.findMany({
+      where: { OR: or, committed: { not: null } },
+      include: { attrib: { select: { name: true } } },
+    });
+    return rows.map((r) => ({ attrib: r.attrib.name, scope: r.scope as AttribScope, targetId: r.targetId, value: parseJson(r.committed, null) }));
+  }
+
+  async function list(scope: AttribScope, targetId: number): Promise<AttribValueRecord[]> {
+    const rows = await prisma.attribValue.findMany({ where: { scope, targetId }, include: { attrib: { select: { name: true } } }, orderBy: { id: 'asc' } });
+    return rows.map((r) => ({
+      attrib: r.attrib.name,
+      scope: r.scope as AttribScope,
+      targetId: r.targetId,
+      proposed: parseJson(r.proposed, null),
+      committed: parseJson(r.committed, null),
+      hasProposed: r.proposed !== null,
+      hasCommitted: r.committed !== null,
+    }));
+  }
+
+  return { setProposed, setCommitted, commit, committedFor, list };
+}

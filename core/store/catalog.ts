@@ -1,0 +1,98 @@
+/**
+ * Mirrors the validated plugin registry into the database at boot (barclamps, roles and their
+ * requires/precedes/wants edges, attrib definitions) so the API and SQL queries can see them.
+ * Idempotent; safe to run from several processes at once (upserts by unique name). Roles and attribs
+ * that no plugin declares any more are left in place (existing node-roles may reference them).
+ */
+import type { Prisma } from './db';
+import { big } from './codec';
+
+export interface CatalogInput {
+  plugins: readonly { name: string; kind: string; version: string; description: string }[];
+  roles: readonly {
+    name: string;
+    plugin: string;
+    description: string;
+    flags: Iterable<string>;
+    jig: string;
+    cohort: number;
+    requires: readonly string[];
+    precedes: readonly string[];
+    wants: readonly string[];
+  }[];
+  attribs: readonly {
+    name: string;
+    plugin: string;
+    description: string;
+    jsonSchema: unknown;
+    hasDefault: boolean;
+    default: unknown;
+    secret: boolean;
+  }[];
+}
+
+export interface CatalogIds {
+  roleIds: Map<string, number>;
+  attribIds: Map<string, number>;
+}
+
+export function catalogRepo(prisma: Prisma) {
+  async function sync(input: CatalogInput, now: number): Promise<CatalogIds> {
+    const barclampIds = new Map<string, number>();
+    for (const p of input.plugins) {
+      const data = { kind: p.kind, version: p.version, description: p.description, updatedAt: big(now) };
+      const row = await prisma.barclamp.upsert({ where: { name: p.name }, create: { name: p.name, ...data }, update: data });
+      barclampIds.set(p.name, row.id);
+    }
+    const roleIds = new Map<string, number>();
+    for (const r of input.roles) {
+      const data = {
+        description: r.description,
+        barclampId: barclampIds.get(r.plugin)!,
+        flags: JSON.stringify([...r.flags].sort()),
+        jig: r.jig,
+        cohort: r.cohort,
+      };
+      const row = await prisma.role.upsert({ where: { name: r.name }, create: { name: r.name, ...data }, update: data });
+      roleIds.set(r.name, row.id);
+    }
+    const attribIds = new Map<string, number>();
+    for (const a of input.attribs) {
+      const data = {
+        description: a.description,
+        barclampId: barclampIds.get(a.plugin)!,
+        schema: JSON.stringify(a.jsonSchema ?? {}),
+        defaultValue: a.hasDefault ? JSON.stringify(a.default) : null,
+        secret: a.secret,
+      };
+      const row = await prisma.attribDef.upsert({ where: { name: a.name }, create: { name: a.name, ...data }, update: data });
+      attribIds.set(a.name, row.id);
+    }
+    const ids = [...roleIds.values()];
+    await prisma.$transaction([
+      prisma.roleRequire.deleteMany({ where: { roleId: { in: ids } } }),
+      prisma.rolePrecede.deleteMany({ where: { roleId: { in: ids } } }),
+      prisma.roleWant.deleteMany({ where: { roleId: { in: ids } } }),
+      prisma.roleRequire.createMany({
+        data: input.roles.flatMap((r) => r.requires.map((q) => ({ roleId: roleIds.get(r.name)!, requiredRoleId: roleIds.get(q)! }))),
+      }),
+      prisma.rolePrecede.createMany({
+        data: input.roles.flatMap((r) => r.precedes.map((q) => ({ roleId: roleIds.get(r.name)!, precededRoleId: roleIds.get(q)! }))),
+      }),
+      prisma.roleWant.createMany({
+        data: input.roles.flatMap((r) => r.wants.map((w) => ({ roleId: roleIds.get(r.name)!, attribId: attribIds.get(w)! }))),
+      }),
+    ]);
+    return { roleIds, attribIds };
+  }
+
+  async function ids(): Promise<CatalogIds> {
+    const [roles, attribs] = await Promise.all([
+      prisma.role.findMany({ select: { id: true, name: true } }),
+      prisma.attribDef.findMany({ select: { id: true, name: true } }),
+    ]);
+    return { roleIds: new Map(roles.map((r) => [r.name, r.id])), attribIds: new Map(attribs.map((a) => [a.name, a.id])) };
+  }
+
+  return { sync, ids };
+}

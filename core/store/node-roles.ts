@@ -1,0 +1,134 @@
+/**
+ * Node-role rows and their parent/child edges. State changes outside the annealer's queue (commit,
+ * retry, re-run after an attrib change) live here; each keeps the invariant "todo ⇒ every parent
+ * active" by deciding todo vs blocked in the same statement that checks the parents.
+ */
+import { notFound } from '../errors';
+import type { NodeRoleRecord } from '../domain/records';
+import type { NodeRoleState } from '../domain/vocabulary';
+import type { Prisma } from './db';
+import { big, nodeRoleInclude, nodeRoleRecord } from './codec';
+
+export interface NodeRoleFilter {
+  deploymentId?: number;
+  nodeId?: number;
+  roleId?: number;
+  state?: NodeRoleState;
+}
+
+const parentsActive = { parentEdges: { none: { parent: { state: { not: 'active' } } } } };
+const someParentNotActive = { parentEdges: { some: { parent: { state: { not: 'active' } } } } };
+
+export function nodeRolesRepo(prisma: Prisma) {
+  async function find(id: number): Promise<NodeRoleRecord | null> {
+    const row = await prisma.nodeRole.findUnique({ where: { id }, include: nodeRoleInclude });
+    return row ? nodeRoleRecord(row) : null;
+  }
+
+  async function get(id: number): Promise<NodeRoleRecord> {
+    const nr = await find(id);
+    if (!nr) throw notFound('ERR_NODE_ROLE_NOT_FOUND', 'node-role', id);
+    return nr;
+  }
+
+  async function list(filter: NodeRoleFilter = {}, page = { offset: 0, limit: 100_000 }): Promise<NodeRoleRecord[]> {
+    const rows = await prisma.nodeRole.findMany({
+      where: filter,
+      include: nodeRoleInclude,
+      orderBy: [{ cohort: 'asc' }, { id: 'asc' }],
+      skip: page.offset,
+      take: page.limit,
+    });
+    return rows.map(nodeRoleRecord);
+  }
+
+  async function count(filter: NodeRoleFilter = {}): Promise<number> {
+    return prisma.nodeRole.count({ where: filter });
+  }
+
+  async function countByState(filter: Omit<NodeRoleFilter, 'state'> = {}): Promise<Record<string, number>> {
+    const groups = await prisma.nodeRole.groupBy({ by: ['state'], where: filter, _count: { _all: true } });
+    return Object.fromEntries(groups.map((g) => [g.state, g._count._all]));
+  }
+
+  async function findByRoleNode(roleId: number, nodeId: number) {
+    return prisma.nodeRole.findUnique({ where: { roleId_nodeId: { roleId, nodeId } }, select: { id: true, cohort: true, deploymentId: true } });
+  }
+
+  async function listByRole(deploymentId: number, roleId: number) {
+    return prisma.nodeRole.findMany({ where: { deploymentId, roleId }, select: { id: true, cohort: true, nodeId: true }, orderBy: { id: 'asc' } });
+  }
+
+  async function insert(nr: { deploymentId: number; roleId: number; nodeId: number; cohort: number }, now: number): Promise<number> {
+    const row = await prisma.nodeRole.create({ data: { ...nr, state: 'proposed', updatedAt: big(now) }, select: { id: true } });
+    return row.id;
+  }
+
+  async function addEdges(edges: { parentId: number; childId: number; soft: boolean }[]): Promise<void> {
+    if (edges.length === 0) return;
+    const existing = await prisma.nodeRoleEdge.findMany({
+      where: { childId: { in: [...new Set(edges.map((e) => e.childId))] } },
+      select: { parentId: true, childId: true },
+    });
+    const have = new Set(existing.map((e) => `${e.parentId}:${e.childId}`));
+    const fresh = edges.filter((e) => !have.has(`${e.parentId}:${e.childId}`));
+    if (fresh.length) await prisma.nodeRoleEdge.createMany({ data: fresh });
+  }
+
+  async function childrenOf(parentIds: number[]) {
+    return prisma.nodeRoleEdge.findMany({ where: { parentId: { in: parentIds } }, select: { parentId: true, childId: true } });
+  }
+
+  async function parentsOf(childIds: number[]) {
+    const rows = await prisma.nodeRoleEdge.findMany({
+      where: { childId: { in: childIds } },
+      include: { parent: { include: nodeRoleInclude } },
+    });
+    return rows.map((r) => ({ childId: r.childId, soft: r.soft, parent: nodeRoleRecord(r.parent) }));
+  }
+
+  /** proposed → blocked, then → todo where every parent is active. Returns how many were committed. */
+  async function commitProposed(scope: { deploymentId?: number; nodeId?: number }, now: number): Promise<number> {
+    const ids = (await prisma.nodeRole.findMany({ where: { ...scope, state: 'proposed' }, select: { id: true } })).map((r) => r.id);
+    if (ids.length === 0) return 0;
+    await prisma.$transaction([
+      prisma.nodeRole.updateMany({ where: { id: { in: ids } }, data: { state: 'blocked', updatedAt: big(now) } }),
+      prisma.nodeRole.updateMany({
+        where: { id: { in: ids }, state: 'blocked', ...parentsActive },
+        data: { state: 'todo', nextRunAt: big(now), updatedAt: big(now) },
+      }),
+    ]);
+    return ids.length;
+  }
+
+  /**
+   * Marks node-roles for another run: generation + 1, then todo (parents active) or blocked. A
+   * node-role in transition keeps running; its completion sees the new generation and runs it again.
+   */
+  async function bump(ids: number[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    const idle = { id: { in: ids }, state: { in: ['active', 'error', 'todo', 'blocked'] } };
+    await prisma.$transaction([
+      prisma.nodeRole.updateMany({ where: { id: { in: ids }, state: { not: 'proposed' } }, data: { generation: { increment: 1 }, updatedAt: big(now) } }),
+      prisma.nodeRole.updateMany({ where: { ...idle, ...parentsActive }, data: { state: 'todo', attempts: 0, nextRunAt: big(now) } }),
+      prisma.nodeRole.updateMany({ where: { ...idle, ...someParentNotActive }, data: { state: 'blocked', attempts: 0 } }),
+    ]);
+  }
+
+  /** error → todo (or blocked while a parent is not active), attempts reset. Conflict if not in error. */
+  async function retry(id: number, now: number): Promise<boolean> {
+    const [toTodo, toBlocked] = await prisma.$transaction([
+      prisma.nodeRole.updateMany({
+        where: { id, state: 'error', ...parentsActive },
+        data: { state: 'todo', attempts: 0, nextRunAt: big(now), lastError: null, updatedAt: big(now) },
+      }),
+      prisma.nodeRole.updateMany({
+        where: { id, state: 'error', ...someParentNotActive },
+        data: { state: 'blocked', attempts: 0, lastError: null, updatedAt: big(now) },
+      }),
+    ]);
+    return toTodo.count + toBlocked.count === 1;
+  }
+
+  return { find, get, list, count, countByState, findByRoleNode, listByRole, insert, addEdges, childrenOf, parentsOf, commitProposed, bump, retry };
+}

@@ -1,0 +1,101 @@
+/** Node rows. Lookups by id or name; a missing node is ERR_NODE_NOT_FOUND. */
+import { notFound } from '../errors';
+import type { NodeRecord } from '../domain/records';
+import type { Prisma } from './db';
+import { big, nodeRecord } from './codec';
+
+export interface NewNode {
+  name: string;
+  description?: string;
+  macs?: string[];
+  bmcAddress?: string | null;
+  alive?: boolean;
+  available?: boolean;
+  admin?: boolean;
+  system?: boolean;
+  deploymentId: number;
+  facts?: Record<string, unknown>;
+}
+
+export type NodePatch = Partial<Pick<NodeRecord, 'description' | 'alive' | 'available' | 'bmcAddress' | 'macs' | 'facts' | 'state'>>;
+
+export function nodesRepo(prisma: Prisma) {
+  async function create(n: NewNode, now: number): Promise<NodeRecord> {
+    const row = await prisma.node.create({
+      data: {
+        name: n.name,
+        description: n.description ?? '',
+        macs: JSON.stringify(n.macs ?? []),
+        bmcAddress: n.bmcAddress ?? null,
+        alive: n.alive ?? false,
+        available: n.available ?? true,
+        admin: n.admin ?? false,
+        system: n.system ?? false,
+        facts: JSON.stringify(n.facts ?? {}),
+        deploymentId: n.deploymentId,
+        createdAt: big(now),
+        updatedAt: big(now),
+      },
+    });
+    return nodeRecord(row);
+  }
+
+  async function createMany(nodes: NewNode[], now: number): Promise<void> {
+    await prisma.node.createMany({
+      data: nodes.map((n) => ({
+        name: n.name,
+        macs: JSON.stringify(n.macs ?? []),
+        alive: n.alive ?? false,
+        available: n.available ?? true,
+        deploymentId: n.deploymentId,
+        createdAt: big(now),
+        updatedAt: big(now),
+      })),
+    });
+  }
+
+  async function find(ref: number | string): Promise<NodeRecord | null> {
+    const row =
+      typeof ref === 'number'
+        ? await prisma.node.findUnique({ where: { id: ref } })
+        : await prisma.node.findUnique({ where: { name: ref } });
+    return row ? nodeRecord(row) : null;
+  }
+
+  async function get(ref: number | string): Promise<NodeRecord> {
+    const n = await find(ref);
+    if (!n) throw notFound('ERR_NODE_NOT_FOUND', 'node', ref);
+    return n;
+  }
+
+  async function list(filter: { deploymentId?: number; system?: boolean } = {}, page = { offset: 0, limit: 1000 }) {
+    const rows = await prisma.node.findMany({ where: filter, orderBy: { id: 'asc' }, skip: page.offset, take: page.limit });
+    return rows.map(nodeRecord);
+  }
+
+  async function byIds(ids: number[]): Promise<NodeRecord[]> {
+    if (ids.length === 0) return [];
+    return (await prisma.node.findMany({ where: { id: { in: ids } } })).map(nodeRecord);
+  }
+
+  async function update(id: number, patch: NodePatch, now: number): Promise<NodeRecord> {
+    const { macs, facts, ...rest } = patch;
+    const row = await prisma.node.update({
+      where: { id },
+      data: {
+        ...rest,
+        ...(macs ? { macs: JSON.stringify(macs) } : {}),
+        ...(facts ? { facts: JSON.stringify(facts) } : {}),
+        updatedAt: big(now),
+      },
+    });
+    return nodeRecord(row);
+  }
+
+  async function serviceNode(deploymentId: number): Promise<NodeRecord | null> {
+    const row = await prisma.node.findFirst({ where: { deploymentId, system: true } });
+    return row ? nodeRecord(row) : null;
+  }
+
+  return { create, createMany, find, get, list, byIds, update, serviceNode };
+}

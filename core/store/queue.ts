@@ -1,0 +1,334 @@
+/**
+ * The database is the annealer's work queue (DESIGN §3). Every state change here is a compare-and-set
+ * guarded by state and lease, so several annealer processes sharing one PostgreSQL database never run
+ * the same node-role at overlapping times, and a crashed process's work returns to todo once its
+ * leases expire.
+ *
+ * NOTE(concurrency): a node-role is claimed together with its node's lease (one job per node across
+ * processes). On PostgreSQL the conditional UPDATE takes row locks and re-checks its WHERE clause after
+ * waiting, so two claimers cannot both win; on SQLite writers are serialized by the database lock.
+ */
+import type { Prisma } from './db';
+import { big, num } from './codec';
+
+export interface RunnableCandidate {
+  id: number;
+  nodeId: number;
+}
+
+export interface ClaimedNodeRole {
+  id: number;
+  nodeId: number;
+  roleId: number;
+  deploymentId: number;
+  generation: number;
+  attempts: number;
+  runCount: number;
+  runId: number;
+  attempt: number;
+  startedAt: number;
+}
+
+/** What one finished job asks the queue to write. */
+export type Completion =
+  | { kind: 'active'; claim: ClaimedNodeRole; run: RunFinish; wall?: Record<string, unknown> }
+  | { kind: 'requeue'; claim: ClaimedNodeRole; run: RunFinish; nextRunAt: number; attempts: number }
+  | { kind: 'error'; claim: ClaimedNodeRole; run: RunFinish; attempts: number };
+
+export interface RunFinish {
+  status: 'succeeded' | 'failed' | 'requeued';
+  exitCode: number | null;
+  stdoutTail: string;
+  stderrTail: string;
+  inputs: string;
+  error: string | null;
+}
+
+const leaseFree = (now: number) => ({ OR: [{ leaseUntil: null }, { leaseUntil: { lt: big(now) } }] });
+
+export function queueRepo(prisma: Prisma) {
+  /**
+   * Node-roles that may run now: todo and due, committed deployment and node, node alive and
+   * available and not leased, no node-role of the node in transition, every parent active. At most
+   * one per node, lowest cohort first.
+   */
+  async function findRunnable(now: number, limit: number, excludeNodeIds: number[] = []): Promise<RunnableCandidate[]> {
+    const rows = await prisma.nodeRole.findMany({
+      where: {
+        state: 'todo',
+        nextRunAt: { lte: big(now) },
+        ...leaseFree(now),
+        deployment: { state: 'committed' },
+        node: {
+          alive: true,
+          available: true,
+          state: 'committed',
+          ...leaseFree(now),
+          ...(excludeNodeIds.length ? { id: { notIn: excludeNodeIds } } : {}),
+          nodeRoles: { none: { state: 'transition' } },
+        },
+        parentEdges: { none: { parent: { state: { not: 'active' } } } },
+      },
+      orderBy: [{ cohort: 'asc' }, { nextRunAt: 'asc' }, { id: 'asc' }],
+      take: limit * 4,
+      select: { id: true, nodeId: true },
+    });
+    const seen = new Set<number>();
+    const out: RunnableCandidate[] = [];
+    for (const r of rows) {
+      if (seen.has(r.nodeId)) continue;
+      seen.add(r.nodeId);
+      out.push(r);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * Claims candidates for `worker`: leases their nodes, moves them todo → transition and opens a
+   * running Run for each, in one transaction. Returns only what this worker won.
+   */
+  async function claim(
+    candidates: RunnableCandidate[],
+    worker: string,
+    now: number,
+    leaseMs: number,
+  ): Promise<ClaimedNodeRole[]> {
+    if (candidates.length === 0) return [];
+    const until = big(now + leaseMs);
+    return prisma.$transaction(async (tx) => {
+      const nodes = await tx.node.updateManyAndReturn({
+        where: { id: { in: candidates.map((c) => c.nodeId) }, ...leaseFree(now) },
+        data: { leaseOwner: worker, leaseUntil: until },
+        select: { id: true },
+      });
+      const wonNodes = new Set(nodes.map((n) => n.id));
+      const wanted = candidates.filter((c) => wonNodes.has(c.nodeId));
+      if (wanted.length === 0) return [];
+      const claimed = await tx.nodeRole.updateManyAndReturn({
+        where: { id: { in: wanted.map((c) => c.id) }, state: 'todo', ...leaseFree(now) },
+        data: { state: 'transition', leaseOwner: worker, leaseUntil: until, runSeq: { increment: 1 }, updatedAt: big(now) },
+        select: {
+          id: true,
+          nodeId: true,
+          roleId: true,
+          deploymentId: true,
+          generation: true,
+          attempts: true,
+          runCount: true,
+          runSeq: true,
+        },
+      });
+      const claimedNodes = new Set(claimed.map((c) => c.nodeId));
+      const lost = [...wonNodes].filter((id) => !claimedNodes.has(id));
+      if (lost.length) {
+        await tx.node.updateMany({
+          where: { id: { in: lost }, leaseOwner: worker },
+          data: { leaseOwner: null, leaseUntil: null },
+        });
+      }
+      if (claimed.length === 0) return [];
+      const runs = await tx.run.createManyAndReturn({
+        data: claimed.map((c) => ({
+          nodeRoleId: c.id,
+          attempt: c.runSeq,
+          worker,
+          status: 'running',
+          startedAt: big(now),
+        })),
+        select: { id: true, nodeRoleId: true },
+      });
+      const runByNr = new Map(runs.map((r) => [r.nodeRoleId, r.id]));
+      return claimed.map((c) => ({
+        id: c.id,
+        nodeId: c.nodeId,
+        roleId: c.roleId,
+        deploymentId: c.deploymentId,
+        generation: c.generation,
+        attempts: c.attempts,
+        runCount: c.runCount,
+        runId: runByNr.get(c.id)!,
+        attempt: c.runSeq,
+        startedAt: now,
+      }));
+    });
+  }
+
+  /**
+   * Writes a batch of finished jobs in one transaction. A node-role whose lease this worker no longer
+   * holds is left alone (its run is still closed): someone else owns it now. A node-role whose
+   * generation moved during the run goes back to todo instead of active. Returns the ids that became
+   * active and those that entered error (so the caller can wake children and block descendants).
+   */
+  async function complete(
+    completions: Completion[],
+    worker: string,
+    now: number,
+  ): Promise<{ active: number[]; errored: number[]; rerun: number[]; lost: number[] }> {
+    const result = { active: [] as number[], errored: [] as number[], rerun: [] as number[], lost: [] as number[] };
+    if (completions.length === 0) return result;
+    const nowB = big(now);
+    await prisma.$transaction(async (tx) => {
+      const owned = { state: 'transition', leaseOwner: worker };
+      const release = { leaseOwner: null, leaseUntil: null, updatedAt: nowB };
+      const written = new Set<number>();
+
+      // Successes, grouped by the generation they ran against.
+      const byGen = new Map<number, Completion[]>();
+      for (const c of completions) if (c.kind === 'active') byGen.set(c.claim.generation, [...(byGen.get(c.claim.generation) ?? []), c]);
+      for (const [generation, group] of byGen) {
+        const plain = group.filter((c) => c.kind === 'active' && !c.wall);
+        const withWall = group.filter((c) => c.kind === 'active' && c.wall);
+        const done = await tx.nodeRole.updateManyAndReturn({
+          where: { id: { in: plain.map((c) => c.claim.id) }, generation, ...owned },
+          data: { ...release, state: 'active', observedGeneration: generation, attempts: 0, lastError: null, runCount: { increment: 1 } },
+          select: { id: true },
+        });
+        for (const d of done) (written.add(d.id), result.active.push(d.id));
+        for (const c of withWall) {
+          if (c.kind !== 'active') continue;
+          const n = await tx.nodeRole.updateMany({
+            where: { id: c.claim.id, generation, ...owned },
+            data: { ...release, state: 'active', observedGeneration: generation, attempts: 0, lastError: null, runCount: { increment: 1 }, wall: JSON.stringify(c.wall) },
+          });
+          if (n.count === 1) (written.add(c.claim.id), result.active.push(c.claim.id));
+        }
+        // The inputs changed while it ran: run it again with the new ones.
+        const stale = await tx.nodeRole.updateManyAndReturn({
+          where: { id: { in: group.map((c) => c.claim.id).filter((id) => !written.has(id)) }, ...owned },
+          data: { ...release, state: 'todo', nextRunAt: nowB, runCount: { increment: 1 } },
+          select: { id: true },
+        });
+        for (const s of stale) (written.add(s.id), result.rerun.push(s.id));
+      }
+
+      for (const c of completions) {
+        if (c.kind === 'requeue') {
+          const n = await tx.nodeRole.updateMany({
+            where: { id: c.claim.id, ...owned },
+            data: { ...release, state: 'todo', nextRunAt: big(c.nextRunAt), attempts: c.attempts, lastError: c.run.error },
+          });
+          if (n.count === 1) written.add(c.claim.id);
+        } else if (c.kind === 'error') {
+          const n = await tx.nodeRole.updateMany({
+            where: { id: c.claim.id, ...owned },
+            data: { ...release, state: 'error', attempts: c.attempts, lastError: c.run.error },
+          });
+          if (n.count === 1) (written.add(c.claim.id), result.errored.push(c.claim.id));
+        }
+      }
+      for (const c of completions) if (!written.has(c.claim.id)) result.lost.push(c.claim.id);
+
+      // Close the runs: identical finishes in one statement (the common case for noop and success).
+      const byFinish = new Map<string, number[]>();
+      for (const c of completions) {
+        const key = JSON.stringify(c.run);
+        byFinish.set(key, [...(byFinish.get(key) ?? []), c.claim.runId]);
+      }
+      for (const [key, runIds] of byFinish) {
+        const f = JSON.parse(key) as RunFinish;
+        await tx.run.updateMany({ where: { id: { in: runIds }, status: 'running' }, data: { ...f, endedAt: nowB } });
+      }
+      await tx.node.updateMany({
+        where: { id: { in: completions.map((c) => c.claim.nodeId) }, leaseOwner: worker },
+        data: { leaseOwner: null, leaseUntil: null },
+      });
+    });
+    return result;
+  }
+
+  /** Blocked children of `parentIds` whose parents are now all active become todo. */
+  async function wakeChildren(parentIds: number[], now: number): Promise<number> {
+    if (parentIds.length === 0) return 0;
+    const edges = await prisma.nodeRoleEdge.findMany({ where: { parentId: { in: parentIds } }, select: { childId: true } });
+    const childIds = [...new Set(edges.map((e) => e.childId))];
+    if (childIds.length === 0) return 0;
+    const woken = await prisma.nodeRole.updateMany({
+      where: {
+        id: { in: childIds },
+        state: 'blocked',
+        parentEdges: { none: { parent: { state: { not: 'active' } } } },
+      },
+      data: { state: 'todo', nextRunAt: big(now), updatedAt: big(now) },
+    });
+    return woken.count;
+  }
+
+  /** Every todo descendant of `ids` becomes blocked (an error upstream must be fixed first). */
+  async function blockDescendants(ids: number[], now: number): Promise<number[]> {
+    const blocked: number[] = [];
+    let frontier = ids;
+    const seen = new Set(ids);
+    while (frontier.length) {
+      const edges = await prisma.nodeRoleEdge.findMany({ where: { parentId: { in: frontier } }, select: { childId: true } });
+      frontier = [...new Set(edges.map((e) => e.childId))].filter((id) => !seen.has(id));
+      frontier.forEach((id) => seen.add(id));
+      if (!frontier.length) break;
+      const changed = await prisma.nodeRole.updateManyAndReturn({
+        where: { id: { in: frontier }, state: { in: ['todo', 'active'] } },
+        data: { state: 'blocked', updatedAt: big(now) },
+        select: { id: true },
+      });
+      blocked.push(...changed.map((c) => c.id));
+    }
+    return blocked;
+  }
+
+  /** Extends the leases of everything `worker` holds (long jobs call this through the heartbeat). */
+  async function heartbeat(worker: string, nodeRoleIds: number[], nodeIds: number[], now: number, leaseMs: number) {
+    if (nodeRoleIds.length === 0) return;
+    const until = big(now + leaseMs);
+    await prisma.$transaction([
+      prisma.nodeRole.updateMany({ where: { id: { in: nodeRoleIds }, leaseOwner: worker, state: 'transition' }, data: { leaseUntil: until } }),
+      prisma.node.updateMany({ where: { id: { in: nodeIds }, leaseOwner: worker }, data: { leaseUntil: until } }),
+    ]);
+  }
+
+  /**
+   * Crash recovery: node-roles in transition whose lease expired go back to todo, and the runs their
+   * dead worker left open are closed as `lost`, ending no later than the lease did.
+   */
+  async function recoverExpired(now: number): Promise<number[]> {
+    const expired = await prisma.nodeRole.findMany({
+      where: { state: 'transition', leaseUntil: { lt: big(now) } },
+      select: { id: true, leaseOwner: true, leaseUntil: true },
+    });
+    const recovered: number[] = [];
+    for (const nr of expired) {
+      await prisma.$transaction(async (tx) => {
+        const n = await tx.nodeRole.updateMany({
+          where: { id: nr.id, state: 'transition', leaseOwner: nr.leaseOwner, leaseUntil: { lt: big(now) } },
+          data: { state: 'todo', leaseOwner: null, leaseUntil: null, nextRunAt: big(now), updatedAt: big(now) },
+        });
+        if (n.count !== 1) return;
+        await tx.run.updateMany({
+          where: { nodeRoleId: nr.id, status: 'running', worker: nr.leaseOwner ?? '' },
+          data: { status: 'lost', endedAt: nr.leaseUntil ?? big(now), error: JSON.stringify({ code: 'ERR_INTERNAL', kind: 'operational', message: `worker ${nr.leaseOwner} lost its lease (crashed or stalled); re-run` }) },
+        });
+        recovered.push(nr.id);
+      });
+    }
+    return recovered;
+  }
+
+  /** Counts that tell `settle()` whether anything can still happen. */
+  async function pendingCounts(now: number) {
+    const [transition, runnableNow, dueLater] = await Promise.all([
+      prisma.nodeRole.count({ where: { state: 'transition' } }),
+      findRunnable(now, 1).then((r) => r.length),
+      prisma.nodeRole.findFirst({
+        where: {
+          state: 'todo',
+          nextRunAt: { gt: big(now) },
+          deployment: { state: 'committed' },
+          node: { alive: true, available: true, state: 'committed' },
+        },
+        orderBy: { nextRunAt: 'asc' },
+        select: { nextRunAt: true },
+      }),
+    ]);
+    return { transition, runnableNow, nextDueAt: dueLater ? num(dueLater.nextRunAt) : null };
+  }
+
+  return { findRunnable, claim, complete, wakeChildren, blockDescendants, heartbeat, recoverExpired, pendingCounts };
+}

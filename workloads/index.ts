@@ -1,0 +1,8 @@
+/**
+ * Every workload, listed explicitly (DESIGN §4): each plugin is imported from its folder and added
+ * here by hand — there is no directory scanning. test/unit/plugins/indexes.test.ts checks that every
+ * directory under workloads/ appears in this list.
+ */
+import type { PluginManifest } from '../core/plugins/manifest';
+
+export const workloads: PluginManifest[] = [];
