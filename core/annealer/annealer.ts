@@ -116,7 +116,6 @@ export class Annealer {
     this.shutdown.abort();
     this.wake();
     await this.loopDone;
-    await this.limits.stop();
     while (this.inFlight.size > 0 || this.buffer.length > 0 || this.flushing) {
       await this.flush();
       await new Promise((r) => setTimeout(r, 5));
@@ -160,19 +159,19 @@ export class Annealer {
       if (now - this.lastRecovery > this.leaseMs / 2) await this.recover();
       if (now - this.lastHeartbeat > this.leaseMs / 3) await this.heartbeat();
       const room = this.maxConcurrent - this.inFlight.size;
-      let claimedAny = false;
+      let fullBatch = false;
       if (room > 0) {
-        const busyNodes = [...new Set([...this.inFlight.values()].map((c) => c.nodeId))];
-        const candidates = await this.store.queue.findRunnable(now, Math.min(room, this.batchSize), busyNodes);
+        const want = Math.min(room, this.batchSize);
+        const candidates = await this.store.queue.findRunnable(now, want);
         if (candidates.length) {
           const claimed = await this.store.queue.claim(candidates, this.workerId, now, this.leaseMs);
-          if (claimed.length) {
-            claimedAny = true;
-            await this.dispatch(claimed);
-          }
+          if (claimed.length) await this.dispatch(claimed);
+          fullBatch = candidates.length === want && claimed.length > 0;
         }
       }
-      if (!claimedAny && !this.woken && this.running) await this.idle();
+      // A full batch means more is probably waiting: go again. Otherwise wait for a completion, a
+      // wake-up or the poll, so results accumulate into batches instead of one query per node-role.
+      if (!fullBatch && !this.woken && this.running) await this.idle();
     }
   }
 
@@ -239,7 +238,8 @@ export class Annealer {
       if (!this.deploymentNames.has(depId)) this.deploymentNames.set(depId, (await this.store.deployments.get(depId)).name);
     }
     const nodes = new Map((await this.store.nodes.byIds([...new Set(claimed.map((c) => c.nodeId))])).map((n) => [n.id, n]));
-    const values = await this.store.attribs.committedFor({
+    const wantsAny = claimed.some((c) => this.registry.role(this.roleNames.get(c.roleId)!).wants.length > 0);
+    const values = !wantsAny ? [] : await this.store.attribs.committedFor({
       deploymentIds: [...new Set(claimed.map((c) => c.deploymentId))],
       nodeIds: [...nodes.keys()],
       nodeRoleIds: claimed.map((c) => c.id),
@@ -259,7 +259,7 @@ export class Annealer {
 
   private enqueue(completion: Completion): void {
     this.buffer.push(completion);
-    if (this.buffer.length >= this.batchSize) void this.flush();
+    if (this.buffer.length >= this.batchSize || this.buffer.length >= this.inFlight.size) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), 5);
   }
 
@@ -281,7 +281,6 @@ export class Annealer {
     const now = this.now();
     try {
       const result = await this.store.queue.complete(batch, this.workerId, now);
-      if (result.active.length) await this.store.queue.wakeChildren(result.active, now);
       if (result.errored.length) await this.store.queue.blockDescendants(result.errored, now);
       if (result.lost.length) this.log.warn({ nodeRoleIds: result.lost }, 'lease lost before the result was written; result dropped');
       const errored = batch.filter((c) => c.kind === 'error');

@@ -141,25 +141,24 @@ function jsonSchemaOf(schema: ZodType): Record<string, unknown> {
  */
 export function loadRegistry(plugins: PluginManifest[]): Registry {
   const problems: PluginProblem[] = [];
-  const report = (
-    code: ErrorCode,
-    at: { plugin: string; role?: string; attrib?: string; field: string },
-    text: string,
-  ): void => {
+  type Where = { plugin: string; role?: string; attrib?: string };
+  const report = (code: ErrorCode, at: Where, field: string, text: string): void => {
     const who = [`plugin "${at.plugin}"`];
     if (at.role !== undefined) who.push(`role "${at.role}"`);
     if (at.attrib !== undefined) who.push(`attrib "${at.attrib}"`);
-    problems.push({ code, ...at, message: `${who.join(' ')} field ${at.field}: ${text}` });
+    problems.push({ code, ...at, field, message: `${who.join(' ')} field ${field}: ${text}` });
   };
+  const invalid = (at: Where, field: string, text: string): void => report('ERR_PLUGIN_INVALID', at, field, text);
   const renderer = createTemplateRenderer();
-  const compile = (at: { plugin: string; role: string; field: string }, dir: string, template: string): void => {
+  const compile = (at: Where, field: string, dir: string, template: string): void => {
     const full = resolveTemplate(dir, template);
-    if (full === null)
-      return report('ERR_PLUGIN_TEMPLATE', at, `template "${template}" is outside ${templatesDir(dir)}`);
+    if (full === null) {
+      return report('ERR_PLUGIN_TEMPLATE', at, field, `template "${template}" is outside ${templatesDir(dir)}`);
+    }
     try {
       renderer.compileFile(full);
     } catch (err) {
-      report('ERR_PLUGIN_TEMPLATE', at, err instanceof Error ? err.message : String(err));
+      report('ERR_PLUGIN_TEMPLATE', at, field, err instanceof Error ? err.message : String(err));
     }
   };
 
@@ -169,142 +168,101 @@ export function loadRegistry(plugins: PluginManifest[]): Registry {
   const attribOwner = new Map<string, PluginManifest>();
   for (const p of plugins) {
     const plugin = String(p.name);
-    if (typeof p.name !== 'string' || !KEBAB.test(p.name))
-      report('ERR_PLUGIN_INVALID', { plugin, field: 'name' }, kebabHint);
+    if (typeof p.name !== 'string' || !KEBAB.test(p.name)) invalid({ plugin }, 'name', kebabHint);
     if (accepted.some((q) => q.name === p.name)) {
-      report('ERR_PLUGIN_DUPLICATE', { plugin, field: 'name' }, `another plugin is already named "${plugin}"`);
+      report('ERR_PLUGIN_DUPLICATE', { plugin }, 'name', `another plugin is already named "${plugin}"`);
       continue;
     }
     accepted.push(p);
-    if (p.kind !== 'barclamp' && p.kind !== 'workload') {
-      report('ERR_PLUGIN_INVALID', { plugin, field: 'kind' }, 'must be "barclamp" or "workload"');
-    }
-    if (typeof p.version !== 'string' || p.version === '')
-      report('ERR_PLUGIN_INVALID', { plugin, field: 'version' }, 'must be a non-empty string');
+    if (p.kind !== 'barclamp' && p.kind !== 'workload') invalid({ plugin }, 'kind', 'must be "barclamp" or "workload"');
+    if (typeof p.version !== 'string' || p.version === '') invalid({ plugin }, 'version', 'must be a non-empty string');
     if (typeof p.dir !== 'string' || !isAbsolute(p.dir))
-      report('ERR_PLUGIN_INVALID', { plugin, field: 'dir' }, 'must be an absolute path (pass __dirname)');
-    if (typeof p.roles !== 'object' || p.roles === null)
-      report('ERR_PLUGIN_INVALID', { plugin, field: 'roles' }, 'must be an object');
+      invalid({ plugin }, 'dir', 'must be an absolute path (__dirname)');
+    const roles = typeof p.roles === 'object' && p.roles !== null ? Object.entries(p.roles) : [];
+    if (typeof p.roles !== 'object' || p.roles === null) invalid({ plugin }, 'roles', 'must be an object');
 
     for (const [attrib, spec] of Object.entries(p.attribs ?? {})) {
       const at = { plugin, attrib };
       const [prefix, rest, extra] = attrib.split('/');
       if (prefix !== plugin || rest === undefined || extra !== undefined || !KEBAB.test(rest)) {
-        report('ERR_PLUGIN_INVALID', { ...at, field: 'name' }, `must be namespaced "${plugin}/<kebab-name>"`);
+        invalid(at, 'name', `must be namespaced "${plugin}/<kebab-name>"`);
       }
       const other = attribOwner.get(attrib);
       if (other)
-        report(
-          'ERR_PLUGIN_DUPLICATE',
-          { ...at, field: 'name' },
-          `attrib "${attrib}" is also declared by plugin "${other.name}"`,
-        );
+        report('ERR_PLUGIN_DUPLICATE', at, 'name', `attrib "${attrib}" is also declared by plugin "${other.name}"`);
       else attribOwner.set(attrib, p);
-      if (typeof spec.description !== 'string')
-        report('ERR_PLUGIN_INVALID', { ...at, field: 'description' }, 'must be a string');
+      if (typeof spec.description !== 'string') invalid(at, 'description', 'must be a string');
       if (typeof (spec.schema as Partial<ZodType> | undefined)?.safeParse !== 'function') {
-        report('ERR_PLUGIN_INVALID', { ...at, field: 'schema' }, 'must be a zod schema');
+        invalid(at, 'schema', 'must be a zod schema');
       } else if (spec.default !== undefined) {
         const parsed = spec.schema.safeParse(spec.default);
         if (!parsed.success) {
           // NOTE: never print the value itself; it may be a secret.
-          const issues = parsed.error.issues
-            .map((i) => (i.path.length ? `${zodPath(i.path)}: ${i.message}` : i.message))
-            .join('; ');
-          report('ERR_PLUGIN_ATTRIB_DEFAULT', { ...at, field: 'default' }, `default fails its own schema: ${issues}`);
+          const issues = parsed.error.issues.map((i) => (i.path.length ? `${zodPath(i.path)}: ` : '') + i.message);
+          report('ERR_PLUGIN_ATTRIB_DEFAULT', at, 'default', `default fails its own schema: ${issues.join('; ')}`);
         }
       }
     }
 
-    for (const [role, spec] of typeof p.roles === 'object' && p.roles !== null ? Object.entries(p.roles) : []) {
+    for (const [role, spec] of roles) {
       const at = { plugin, role };
-      if (!KEBAB.test(role)) report('ERR_PLUGIN_INVALID', { ...at, field: 'name' }, kebabHint);
+      if (!KEBAB.test(role)) invalid(at, 'name', kebabHint);
       const other = roleOwner.get(role);
       if (other)
-        report(
-          'ERR_PLUGIN_DUPLICATE',
-          { ...at, field: 'name' },
-          `role "${role}" is also declared by plugin "${other.name}"`,
-        );
+        report('ERR_PLUGIN_DUPLICATE', at, 'name', `role "${role}" is also declared by plugin "${other.name}"`);
       else roleOwner.set(role, p);
-      if (typeof spec.description !== 'string')
-        report('ERR_PLUGIN_INVALID', { ...at, field: 'description' }, 'must be a string');
+      if (typeof spec.description !== 'string') invalid(at, 'description', 'must be a string');
       for (const field of ['requires', 'precedes', 'wants', 'flags', 'templates'] as const) {
-        if (spec[field] !== undefined && !isStringArray(spec[field])) {
-          report('ERR_PLUGIN_INVALID', { ...at, field }, 'must be an array of strings');
-        }
+        if (spec[field] !== undefined && !isStringArray(spec[field])) invalid(at, field, 'must be an array of strings');
       }
       const flags = isStringArray(spec.flags) ? spec.flags : [];
-      for (const f of flags) {
-        if (!(roleFlags as readonly string[]).includes(f)) {
-          report(
-            'ERR_PLUGIN_INVALID',
-            { ...at, field: 'flags' },
-            `unknown flag "${f}" (known: ${roleFlags.join(', ')})`,
-          );
-        }
+      for (const f of flags.filter((f) => !(roleFlags as readonly string[]).includes(f))) {
+        invalid(at, 'flags', `unknown flag "${f}" (known: ${roleFlags.join(', ')})`);
       }
       if (flags.includes('implicit') && flags.includes('cluster')) {
-        report('ERR_PLUGIN_INVALID', { ...at, field: 'flags' }, '"implicit" and "cluster" are mutually exclusive');
+        invalid(at, 'flags', '"implicit" and "cluster" are mutually exclusive');
       }
       if (spec.jig !== undefined && !(jigNames as readonly string[]).includes(spec.jig)) {
-        report(
-          'ERR_PLUGIN_INVALID',
-          { ...at, field: 'jig' },
-          `unknown jig "${String(spec.jig)}" (known: ${jigNames.join(', ')})`,
-        );
+        invalid(at, 'jig', `unknown jig "${String(spec.jig)}" (known: ${jigNames.join(', ')})`);
       }
       if (spec.timeoutMs !== undefined && !(Number.isInteger(spec.timeoutMs) && spec.timeoutMs > 0)) {
-        report('ERR_PLUGIN_INVALID', { ...at, field: 'timeoutMs' }, 'must be a positive integer (milliseconds)');
+        invalid(at, 'timeoutMs', 'must be a positive integer (milliseconds)');
       }
-      const codes = spec.transientExitCodes;
+      const codes: unknown = spec.transientExitCodes;
       if (
         codes !== undefined &&
-        !(Array.isArray(codes) && codes.every((c) => Number.isInteger(c) && c >= 1 && c <= 255))
+        !(Array.isArray(codes) && codes.every((c) => Number.isInteger(c) && c > 0 && c < 256))
       ) {
-        report('ERR_PLUGIN_INVALID', { ...at, field: 'transientExitCodes' }, 'must be integers from 1 to 255');
+        invalid(at, 'transientExitCodes', 'must be integers from 1 to 255');
       }
       for (const action of ['apply', 'remove', 'check'] as const) {
         const fn: unknown = spec.actions?.[action];
-        if (fn !== undefined && typeof fn !== 'function') {
-          report('ERR_PLUGIN_INVALID', { ...at, field: `actions.${action}` }, 'must be a function');
-        }
+        if (fn !== undefined && typeof fn !== 'function') invalid(at, `actions.${action}`, 'must be a function');
       }
     }
   }
 
-  // Pass 2: references between plugins, templates.
+  // Pass 2: references between plugins, templates, cycles.
   const strings = (v: unknown): string[] => (isStringArray(v) ? v : []);
-  const deps = new Map<string, Set<string>>();
-  const ensure = (r: string): Set<string> => {
-    const set = deps.get(r) ?? new Set<string>();
-    deps.set(r, set);
-    return set;
-  };
+  const deps = new Map<string, Set<string>>([...roleOwner.keys()].map((r) => [r, new Set<string>()]));
   for (const [role, owner] of roleOwner) {
     const spec = owner.roles[role] as RoleSpec;
     const at = { plugin: owner.name, role };
-    ensure(role);
     for (const field of ['requires', 'precedes'] as const) {
       for (const target of strings(spec[field])) {
         if (!roleOwner.has(target)) {
-          report('ERR_PLUGIN_REQUIRES_UNRESOLVED', { ...at, field }, `role "${target}" is not declared by any plugin`);
-        } else if (field === 'requires') ensure(role).add(target);
-        else ensure(target).add(role);
+          report('ERR_PLUGIN_REQUIRES_UNRESOLVED', at, field, `role "${target}" is not declared by any plugin`);
+        } else if (field === 'requires') deps.get(role)?.add(target);
+        else deps.get(target)?.add(role);
       }
     }
-    for (const want of strings(spec.wants)) {
-      if (!attribOwner.has(want))
-        report(
-          'ERR_PLUGIN_ATTRIB_UNKNOWN',
-          { ...at, field: 'wants' },
-          `attrib "${want}" is not declared by any plugin`,
-        );
+    for (const want of strings(spec.wants).filter((w) => !attribOwner.has(w))) {
+      report('ERR_PLUGIN_ATTRIB_UNKNOWN', at, 'wants', `attrib "${want}" is not declared by any plugin`);
     }
     if (typeof owner.dir !== 'string' || !isAbsolute(owner.dir)) continue;
-    for (const template of strings(spec.templates)) compile({ ...at, field: 'templates' }, owner.dir, template);
+    for (const template of strings(spec.templates)) compile(at, 'templates', owner.dir, template);
     if ((spec.jig === 'local' || spec.jig === 'ssh') && spec.actions?.apply === undefined) {
-      compile({ ...at, field: 'actions.apply' }, owner.dir, `${role}.sh.hbs`);
+      compile(at, 'actions.apply', owner.dir, `${role}.sh.hbs`);
     }
   }
   const edges = (r: string): string[] => [...(deps.get(r) ?? [])];
@@ -313,19 +271,19 @@ export function loadRegistry(plugins: PluginManifest[]): Registry {
     const [a = '', b = ''] = cycle;
     const viaRequires = strings(roleOwner.get(a)?.roles[a]?.requires).includes(b);
     const role = viaRequires ? a : b;
+    const text = `role graph has a cycle: ${cycle.join(' -> ')} (x -> y: x requires y, or y precedes x)`;
     report(
       'ERR_PLUGIN_CYCLE',
-      { plugin: roleOwner.get(role)?.name ?? '?', role, field: viaRequires ? 'requires' : 'precedes' },
-      `role graph has a cycle: ${cycle.join(' -> ')} (x -> y: x requires y, or y precedes x)`,
+      { plugin: roleOwner.get(role)?.name ?? '?', role },
+      viaRequires ? 'requires' : 'precedes',
+      text,
     );
   }
 
   if (problems.length > 0) {
     const first = problems[0] as PluginProblem;
-    const message =
-      problems.length === 1
-        ? first.message
-        : `${problems.length} plugin problems:\n${problems.map((p) => `  - ${p.message.replaceAll('\n', '\n    ')}`).join('\n')}`;
+    const list = problems.map((p) => `  - ${p.message.replaceAll('\n', '\n    ')}`).join('\n');
+    const message = problems.length === 1 ? first.message : `${problems.length} plugin problems:\n${list}`;
     throw new AppError(first.code, message, { details: { problems } });
   }
   return build(accepted, roleOwner, edges, renderer);

@@ -56,6 +56,17 @@ export function attribsRepo(prisma: Prisma) {
 
   /** Committed values at any of the given targets, for resolving many node-roles at once. */
   async function committedFor(t: { deploymentIds: number[]; nodeIds: number[]; nodeRoleIds: number[] }): Promise<CommittedValue[]> {
+    // NOTE: SQLite caps bound parameters per statement; large target lists are read in slices.
+    const slice = 300;
+    if (t.nodeIds.length > slice || t.nodeRoleIds.length > slice || t.deploymentIds.length > slice) {
+      const out: CommittedValue[] = [];
+      const n = Math.max(t.nodeIds.length, t.nodeRoleIds.length, t.deploymentIds.length);
+      for (let i = 0; i < n; i += slice) {
+        const part = (ids: number[]) => ids.slice(i, i + slice);
+        out.push(...(await committedFor({ deploymentIds: part(t.deploymentIds), nodeIds: part(t.nodeIds), nodeRoleIds: part(t.nodeRoleIds) })));
+      }
+      return out;
+    }
     const or = [
       ...(t.deploymentIds.length ? [{ scope: 'deployment', targetId: { in: t.deploymentIds } }] : []),
       ...(t.nodeIds.length ? [{ scope: 'node', targetId: { in: t.nodeIds } }] : []),

@@ -11,6 +11,7 @@ import { nodeRolesRepo } from './node-roles';
 import { nodesRepo } from './nodes';
 import { queueRepo } from './queue';
 import { eventsRepo, runsRepo } from './runs-events';
+import { seedRepo } from './seed';
 
 export { databaseTarget, type DatabaseTarget };
 
@@ -27,6 +28,7 @@ export function createStore(db: Database) {
     runs: runsRepo(p),
     events: eventsRepo(p),
     queue: queueRepo(p),
+    seed: seedRepo(p),
     close: () => db.close(),
   };
 }

@@ -44,15 +44,17 @@ export interface RunFinish {
   error: string | null;
 }
 
+type Tx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
+
 const leaseFree = (now: number) => ({ OR: [{ leaseUntil: null }, { leaseUntil: { lt: big(now) } }] });
 
 export function queueRepo(prisma: Prisma) {
   /**
    * Node-roles that may run now: todo and due, committed deployment and node, node alive and
-   * available and not leased, no node-role of the node in transition, every parent active. At most
-   * one per node, lowest cohort first.
+   * available and not leased (a node this worker is busy with is leased too), no node-role of the
+   * node in transition, every parent active. At most one per node, lowest cohort first.
    */
-  async function findRunnable(now: number, limit: number, excludeNodeIds: number[] = []): Promise<RunnableCandidate[]> {
+  async function findRunnable(now: number, limit: number): Promise<RunnableCandidate[]> {
     const rows = await prisma.nodeRole.findMany({
       where: {
         state: 'todo',
@@ -64,7 +66,6 @@ export function queueRepo(prisma: Prisma) {
           available: true,
           state: 'committed',
           ...leaseFree(now),
-          ...(excludeNodeIds.length ? { id: { notIn: excludeNodeIds } } : {}),
           nodeRoles: { none: { state: 'transition' } },
         },
         parentEdges: { none: { parent: { state: { not: 'active' } } } },
@@ -157,8 +158,9 @@ export function queueRepo(prisma: Prisma) {
   /**
    * Writes a batch of finished jobs in one transaction. A node-role whose lease this worker no longer
    * holds is left alone (its run is still closed): someone else owns it now. A node-role whose
-   * generation moved during the run goes back to todo instead of active. Returns the ids that became
-   * active and those that entered error (so the caller can wake children and block descendants).
+   * generation moved during the run goes back to todo instead of active. Children whose parents are
+   * now all active become todo in the same transaction. Returns the ids that became active and those
+   * that entered error (so the caller can block their descendants).
    */
   async function complete(
     completions: Completion[],
@@ -233,17 +235,19 @@ export function queueRepo(prisma: Prisma) {
         where: { id: { in: completions.map((c) => c.claim.nodeId) }, leaseOwner: worker },
         data: { leaseOwner: null, leaseUntil: null },
       });
+      // In the same transaction: a crash can never leave a child blocked behind active parents.
+      await wakeChildren(tx, result.active, now);
     });
     return result;
   }
 
   /** Blocked children of `parentIds` whose parents are now all active become todo. */
-  async function wakeChildren(parentIds: number[], now: number): Promise<number> {
+  async function wakeChildren(tx: Tx, parentIds: number[], now: number): Promise<number> {
     if (parentIds.length === 0) return 0;
-    const edges = await prisma.nodeRoleEdge.findMany({ where: { parentId: { in: parentIds } }, select: { childId: true } });
+    const edges = await tx.nodeRoleEdge.findMany({ where: { parentId: { in: parentIds } }, select: { childId: true } });
     const childIds = [...new Set(edges.map((e) => e.childId))];
     if (childIds.length === 0) return 0;
-    const woken = await prisma.nodeRole.updateMany({
+    const woken = await tx.nodeRole.updateMany({
       where: {
         id: { in: childIds },
         state: 'blocked',
@@ -330,5 +334,5 @@ export function queueRepo(prisma: Prisma) {
     return { transition, runnableNow, nextDueAt: dueLater ? num(dueLater.nextRunAt) : null };
   }
 
-  return { findRunnable, claim, complete, wakeChildren, blockDescendants, heartbeat, recoverExpired, pendingCounts };
+  return { findRunnable, claim, complete, blockDescendants, heartbeat, recoverExpired, pendingCounts };
 }

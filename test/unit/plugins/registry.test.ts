@@ -35,7 +35,9 @@ function expectProblem(
     (p) =>
       p.code === code && p.plugin === at.plugin && p.role === at.role && p.attrib === at.attrib && p.field === at.field,
   );
-  expect(match, `${code} for ${JSON.stringify(at)} in ${JSON.stringify(err.details.problems, null, 2)}`).to.exist;
+  expect(match, `${code} for ${JSON.stringify(at)} in ${JSON.stringify(err.details.problems, null, 2)}`).not.to.equal(
+    undefined,
+  );
   const p = match as PluginProblem;
   expect(p.message).to.include(`plugin "${at.plugin}"`).and.include(`field ${at.field}:`);
   if (at.role) expect(p.message).to.include(`role "${at.role}"`);
@@ -152,6 +154,24 @@ describe('plugins/registry', () => {
       expect(() => registry.templatePath('test-script', '../manifest.ts'))
         .to.throw(AppError)
         .with.property('code', 'ERR_PLUGIN_TEMPLATE');
+    });
+
+    it('has apply actions that sleep test/delay-ms and stop when aborted', async () => {
+      const apply = registry.role('test-ready').spec.actions?.apply;
+      if (!apply) throw new Error('test-ready has no apply');
+      const node = { id: 1, name: 'n1', macs: [], bmcAddress: null, admin: false, system: false, facts: {} };
+      const ctx = (delay: number, signal: AbortSignal) =>
+        ({ node, role: 'test-ready', deployment: 'system', attribs: { 'test/delay-ms': delay }, signal }) as never;
+      expect(await apply(ctx(0, new AbortController().signal))).to.deep.equal({ done: true });
+      const started = Date.now();
+      expect(await apply(ctx(30, new AbortController().signal))).to.deep.equal({ done: true });
+      expect(Date.now() - started).to.be.at.least(25);
+      const abort = new AbortController();
+      const pending = apply(ctx(60_000, abort.signal));
+      abort.abort(new Error('stop'));
+      let reason: unknown;
+      await pending.catch((err: unknown) => (reason = err));
+      expect(reason).to.have.property('message', 'stop');
     });
 
     it('loads an empty plugin list', () => {

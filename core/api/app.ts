@@ -1,0 +1,45 @@
+/**
+ * The HTTP API (DESIGN §8): an express app serving `/api/v2`, built from a booted anneal. It never
+ * listens; main.ts (or a test) does. Routes are thin: parse → service or store → respond. Every
+ * failure, including malformed JSON (400 ERR_JSON_MALFORMED), a body over 1 MB (413
+ * ERR_BODY_TOO_LARGE) and an unknown route (404 ERR_NOT_FOUND), answers `{error: {code, message, details?}}`.
+ */
+import express from 'express';
+import type { Anneal } from '../boot';
+import { BODY_LIMIT_BYTES, errorHandler, notFoundHandler } from './error-handler';
+import { deploymentRoutes } from './routes/deployments';
+import { eventRoutes } from './routes/events';
+import { healthRoutes } from './routes/health';
+import { nodeRoleRoutes } from './routes/node-roles';
+import { nodeRoutes } from './routes/nodes';
+import { roleRoutes } from './routes/roles';
+import { runRoutes } from './routes/runs';
+
+export const API_PREFIX = '/api/v2';
+
+export interface AppOptions {
+  /** Clock for rows the routes stamp themselves; defaults to Date.now. Tests pass their fixed clock. */
+  now?: () => number;
+}
+
+/** Builds the app; the caller owns `listen` and shutdown. Unexpected errors are logged via `anneal.log`. */
+export function createApp(anneal: Anneal, opts: AppOptions = {}): express.Express {
+  const now = opts.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: BODY_LIMIT_BYTES }));
+
+  const api = express.Router();
+  api.use(healthRoutes(anneal));
+  api.use(nodeRoutes(anneal, now));
+  api.use(deploymentRoutes(anneal));
+  api.use(roleRoutes(anneal));
+  api.use(nodeRoleRoutes(anneal));
+  api.use(runRoutes(anneal));
+  api.use(eventRoutes(anneal));
+  app.use(API_PREFIX, api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(anneal.log));
+  return app;
+}

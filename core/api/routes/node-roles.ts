@@ -1,0 +1,74 @@
+/**
+ * Node-roles: one role bound to one node in a deployment, and the annealer's unit of work.
+ *
+ *   GET  /node-roles              list (paged) filtered by ?deployment= ?node= (id or name) ?role= ?state=
+ *   GET  /node-roles/:id          one node-role; ERR_NODE_ROLE_NOT_FOUND
+ *   POST /node-roles/:id/retry    error → todo (or blocked) → 202; ERR_STATE_INVALID when not in error
+ *   GET  /node-roles/:id/runs     its runs, oldest first (paged)
+ *   GET  /node-roles/:id/parents  the node-roles it waits for, each with `soft` (a `precedes` edge) (paged)
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Anneal } from '../../boot';
+import { nodeRoleStates } from '../../domain/vocabulary';
+import type { NodeRoleFilter } from '../../store/node-roles';
+import { actorOf } from '../actor';
+import { listBody, pageOf } from '../list';
+import { DEFAULT_LIMIT, pageQuery, parseId, parsePage, parseQuery, parseRef, type Page } from '../parse';
+
+const listQuery = pageQuery.extend({
+  deployment: z.string({ error: 'expected one deployment id or name' }).optional(),
+  node: z.string({ error: 'expected one node id or name' }).optional(),
+  role: z.string({ error: 'expected one role name' }).optional(),
+  state: z.enum(nodeRoleStates, { error: `expected one of: ${nodeRoleStates.join(', ')}` }).optional(),
+});
+
+export function nodeRoleRoutes(anneal: Anneal): Router {
+  const { store, registry, services } = anneal;
+  const router = Router();
+
+  /** Parses page and filter together (one 400 lists every bad parameter), then resolves refs to ids. */
+  async function listArgs(query: unknown): Promise<{ filter: NodeRoleFilter; page: Page }> {
+    const q = parseQuery(listQuery, query);
+    const page = { offset: q.offset ?? 0, limit: q.limit ?? DEFAULT_LIMIT };
+    const filter: NodeRoleFilter = {};
+    if (q.deployment !== undefined) filter.deploymentId = (await store.deployments.get(parseRef(q.deployment, 'deployment'))).id;
+    if (q.node !== undefined) filter.nodeId = (await store.nodes.get(parseRef(q.node, 'node'))).id;
+    if (q.role !== undefined) {
+      const name = registry.role(String(parseRef(q.role, 'role'))).name;
+      filter.roleId = (await store.catalog.ids()).roleIds.get(name);
+    }
+    if (q.state !== undefined) filter.state = q.state;
+    return { filter, page };
+  }
+
+  router.get('/node-roles', async (req, res) => {
+    const { filter, page } = await listArgs(req.query);
+    res.json(listBody(await store.nodeRoles.list(filter, page), page));
+  });
+
+  router.get('/node-roles/:id', async (req, res) => {
+    res.json(await store.nodeRoles.get(parseId(req.params.id)));
+  });
+
+  router.post('/node-roles/:id/retry', async (req, res) => {
+    res.status(202).json(await services.changes.retry(parseId(req.params.id), actorOf(req)));
+  });
+
+  router.get('/node-roles/:id/runs', async (req, res) => {
+    const id = parseId(req.params.id);
+    const page = parsePage(req.query);
+    await store.nodeRoles.get(id);
+    res.json(listBody(await store.runs.list({ nodeRoleId: id }, page), page));
+  });
+
+  router.get('/node-roles/:id/parents', async (req, res) => {
+    const id = parseId(req.params.id);
+    const page = parsePage(req.query);
+    await store.nodeRoles.get(id);
+    const parents = (await store.nodeRoles.parentsOf([id])).map((e) => ({ ...e.parent, soft: e.soft }));
+    res.json(pageOf(parents.sort((a, b) => a.cohort - b.cohort || a.id - b.id), page));
+  });
+
+  return router;
+}

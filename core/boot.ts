@@ -1,0 +1,75 @@
+/**
+ * Wires a running anneal from configuration: opens (creating and migrating) the database, validates
+ * the plugins, mirrors them into the catalog, ensures the `system` deployment, and builds the
+ * services and the annealer. Used by main.ts, the CLI and the tests, so they all run the same wiring.
+ * Contract: on any error everything opened so far is closed and the error is rethrown.
+ */
+import { Annealer } from './annealer/annealer';
+import type { Config } from './config';
+import { createLogger, type Logger } from './log';
+import type { PluginManifest } from './plugins/manifest';
+import { loadRegistry, type Registry } from './plugins/registry';
+import { pluginsFor } from './plugins/catalog';
+import { createServices, type Services } from './services';
+import { openStore, type Store } from './store';
+
+export interface Anneal {
+  config: Config;
+  store: Store;
+  registry: Registry;
+  services: Services;
+  annealer: Annealer;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export async function syncCatalog(store: Store, registry: Registry, now: number): Promise<void> {
+  await store.catalog.sync(
+    {
+      plugins: registry.plugins.map((p) => ({ name: p.name, kind: p.kind, version: p.version, description: p.description })),
+      roles: [...registry.roles.values()],
+      attribs: [...registry.attribs.values()],
+    },
+    now,
+  );
+}
+
+export async function boot(
+  config: Config,
+  opts: { plugins?: PluginManifest[]; log?: Logger; now?: () => number; localEnv?: Record<string, string | undefined> } = {},
+): Promise<Anneal> {
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+  const now = opts.now ?? Date.now;
+  const registry = loadRegistry(opts.plugins ?? (await pluginsFor(config.fixtures)));
+  const store = await openStore(config.database);
+  try {
+    if (store.appliedMigrations.length) log.info({ migrations: store.appliedMigrations }, 'database migrated');
+    await syncCatalog(store, registry, now());
+    const annealer = new Annealer({
+      store,
+      registry,
+      now,
+      log,
+      maxConcurrent: config.maxConcurrent,
+      leaseMs: config.leaseMs,
+      localEnv: opts.localEnv,
+    });
+    const services = createServices({ store, registry, now, wake: () => annealer.wake() });
+    await services.inventory.ensureSystem('anneal');
+    return {
+      config,
+      store,
+      registry,
+      services,
+      annealer,
+      log,
+      async close() {
+        await annealer.stop();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

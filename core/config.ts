@@ -1,0 +1,53 @@
+/**
+ * Configuration from the environment, parsed once at start. Invalid values stop the process with a
+ * message naming the variable and what it accepts.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { databaseTarget, type DatabaseTarget } from './store/engine';
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  ANNEAL_DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().optional(),
+  ANNEAL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ANNEAL_ANNEALER: z.enum(['on', 'off']).default('on'),
+  ANNEAL_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(64),
+  ANNEAL_LEASE_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Comma-separated fixture plugins to load in addition to the shipped ones (tests, demos): `test`. */
+  ANNEAL_FIXTURES: z.string().default(''),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  database: DatabaseTarget;
+  logLevel: string;
+  annealer: boolean;
+  maxConcurrent: number;
+  leaseMs: number;
+  fixtures: string[];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.ANNEAL_DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    database: databaseTarget(e.DATABASE_URL, dataDir),
+    logLevel: e.ANNEAL_LOG_LEVEL,
+    annealer: e.ANNEAL_ANNEALER === 'on',
+    maxConcurrent: e.ANNEAL_MAX_CONCURRENT,
+    leaseMs: e.ANNEAL_LEASE_MS,
+    fixtures: e.ANNEAL_FIXTURES.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}

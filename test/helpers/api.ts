@@ -1,0 +1,62 @@
+/**
+ * An in-process anneal behind its HTTP API on an ephemeral port, driven with Node's global fetch.
+ * The clock is fixed at {@link NOW} so whole response bodies (timestamps included) can be asserted.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../core/api/app';
+import type { Engine } from '../../core/store/engine';
+import { startTestAnneal, type TestAnneal } from './anneal';
+
+/** The fixed clock of every API test, in ms since the epoch. */
+export const NOW = 1_700_000_000_000;
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+  headers: Headers;
+}
+
+export interface TestApi {
+  anneal: TestAnneal;
+  /** `http://127.0.0.1:<port>/api/v2` */
+  base: string;
+  /** Sends `body` as JSON (or as-is when it is a string, with Content-Type application/json). */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  get(path: string): Promise<ApiResponse>;
+  post(path: string, body?: unknown): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+/** `localEnv` is the environment of `local` jig scripts (default: this process's). */
+export async function startTestApi(engine: Engine, opts: { localEnv?: Record<string, string | undefined> } = {}): Promise<TestApi> {
+  const anneal = await startTestAnneal(engine, { now: () => NOW, localEnv: opts.localEnv });
+  const server: Server = await new Promise((resolve) => {
+    const s = createApp(anneal, { now: () => NOW }).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2`;
+
+  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      init.headers = { 'content-type': 'application/json', ...headers };
+    }
+    const res = await fetch(base + path, init);
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+  }
+
+  return {
+    anneal,
+    base,
+    call,
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body ?? {}),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await anneal.dispose();
+    },
+  };
+}
