@@ -16,6 +16,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveAttribs } from '../domain/attribs';
+import { explainWaiting } from '../domain/watchdog';
 import type { NodeView } from '../plugins/manifest';
 import type { Registry } from '../plugins/registry';
 import type { Store } from '../store';
@@ -40,6 +41,8 @@ export interface AnnealerOptions {
   pollMs?: number;
   /** Largest number of node-roles claimed in one transaction. */
   batchSize?: number;
+  /** A todo node-role waiting longer than this is logged with the watchdog's reasons. */
+  watchdogMs?: number;
   retry?: Partial<RetryPolicy>;
   log?: Logger;
   /** Environment for `local` jig scripts. */
@@ -77,6 +80,9 @@ export class Annealer {
   private woken = false;
   private lastRecovery = 0;
   private lastHeartbeat = 0;
+  private lastWatchdog = 0;
+  /** How long a todo node-role may wait before the watchdog logs why. */
+  private readonly watchdogMs: number;
   private roleNames = new Map<number, string>();
   private deploymentNames = new Map<number, string>();
   readonly stats: AnnealerStats = { claimed: 0, completed: 0, inFlight: 0 };
@@ -92,6 +98,7 @@ export class Annealer {
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 500;
     this.batchSize = opts.batchSize ?? 256;
+    this.watchdogMs = opts.watchdogMs ?? 60_000;
     this.retry = { ...defaultRetryPolicy, ...opts.retry };
     this.log = opts.log ?? silentLogger;
     this.jigs = createJigs({ localEnv: opts.localEnv });
@@ -158,6 +165,7 @@ export class Annealer {
       const now = this.now();
       if (now - this.lastRecovery > this.leaseMs / 2) await this.recover();
       if (now - this.lastHeartbeat > this.leaseMs / 3) await this.heartbeat();
+      if (now - this.lastWatchdog > this.watchdogMs) await this.watchdog();
       const room = this.maxConcurrent - this.inFlight.size;
       let fullBatch = false;
       if (room > 0) {
@@ -198,6 +206,17 @@ export class Annealer {
         [{ actor: `annealer:${this.workerId}`, type: 'node-roles.recovered', objectType: 'node-role', data: { nodeRoleIds: recovered } }],
         this.now(),
       );
+    }
+  }
+
+  /** Logs why todo node-roles that have been due for longer than watchdogMs are not running. */
+  private async watchdog(): Promise<void> {
+    const now = this.now();
+    this.lastWatchdog = now;
+    const waiting = await this.store.watchdog.waiting({}, 200);
+    for (const w of waiting) {
+      if (w.state !== 'todo' || now - w.nextRunAt < this.watchdogMs) continue;
+      this.log.warn({ nodeRoleId: w.id, node: w.node, role: w.role, reasons: explainWaiting(w, now) }, 'node-role waiting');
     }
   }
 

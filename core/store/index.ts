@@ -12,6 +12,7 @@ import { nodesRepo } from './nodes';
 import { queueRepo } from './queue';
 import { eventsRepo, runsRepo } from './runs-events';
 import { seedRepo } from './seed';
+import { watchdogRepo } from './watchdog';
 
 export { databaseTarget, type DatabaseTarget };
 
@@ -29,6 +30,7 @@ export function createStore(db: Database) {
     events: eventsRepo(p),
     queue: queueRepo(p),
     seed: seedRepo(p),
+    watchdog: watchdogRepo(p),
     close: () => db.close(),
   };
 }
