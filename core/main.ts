@@ -4,7 +4,8 @@
  *
  * Contract: a configuration or boot failure prints one line `anneal: <message>` to stderr and exits
  * 1. SIGTERM or SIGINT stops accepting requests, lets in-flight requests and node-role runs finish,
- * closes the database and exits 0; a second signal exits 1 at once.
+ * closes the database and exits 0. Repeated signals are ignored (tsx relays one signal twice when
+ * the process is slow to acknowledge it); a shutdown that takes over 30 s exits 1.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,8 @@ import type { DatabaseTarget } from './store/engine';
 
 /** How long open keep-alive or slow connections may delay shutdown before they are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long the whole shutdown may take before the process gives up and exits 1. */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 /** Where the data lives, for the startup line: the SQLite path, or the PostgreSQL URL without credentials or options. */
 export function describeDatabase(target: DatabaseTarget): string {
@@ -23,8 +26,10 @@ export function describeDatabase(target: DatabaseTarget): string {
   return `postgresql: ${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`;
 }
 
+/** Prints `anneal: <message>` on one line (multi-line driver messages are joined) and exits 1. */
 function fatal(err: unknown): never {
-  process.stderr.write(`anneal: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`anneal: ${message.trim().replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
 }
 
@@ -53,12 +58,11 @@ function closeServer(server: Server): Promise<void> {
 function onShutdown(anneal: Anneal, server: Server): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      process.stderr.write(`anneal: ${signal} again, exiting without a clean shutdown\n`);
-      process.exit(1);
-    }
+    if (stopping) return anneal.log.info({ signal }, 'anneal is already shutting down');
     stopping = true;
     anneal.log.info({ signal }, 'anneal shutting down');
+    const deadline = setTimeout(() => fatal(new Error(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms`)), SHUTDOWN_TIMEOUT_MS);
+    deadline.unref();
     closeServer(server)
       .then(() => anneal.close())
       .then(

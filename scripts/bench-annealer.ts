@@ -9,6 +9,8 @@
  * active), the ratio to the baseline, the cost per transition relative to the smallest N, and the
  * process's peak RSS.
  */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
@@ -17,6 +19,8 @@ import { loadConfig } from '../core/config';
 import { silentLogger } from '../core/log';
 import { freshDatabase } from '../test/helpers/engines';
 import benchBarclamp, { benchLayers } from './bench/bench-barclamp';
+
+const tsx = path.resolve(__dirname, '../node_modules/.bin/tsx');
 
 interface Args {
   nodes: number[];
@@ -83,15 +87,14 @@ async function runOnce(n: number, args: Args) {
   const engine = args.db === 'sqlite' ? 'sqlite' : 'postgresql';
   const db = await freshDatabase(engine);
   const config = { ...loadConfig({}), database: db.target, maxConcurrent: args.concurrency, leaseMs: 60_000 };
+  const seeded = JSON.parse(
+    execFileSync(tsx, [path.join(__dirname, 'bench/seed.ts'), engine, db.target.url, String(n)], { encoding: 'utf8' }),
+  ) as { deploymentId: number; nodeRoles: number };
   const anneal = await boot(config, { plugins: [benchBarclamp], log: silentLogger });
   try {
-    const { store, services } = anneal;
-    const d = await services.inventory.createDeployment({ name: 'bench' }, 'bench');
-    const names = Array.from({ length: n }, (_, i) => `node-${String(i).padStart(6, '0')}.bench.lab`);
-    const nodeIds = await store.seed.nodes(d.id, names, Date.now());
-    const { roleIds } = await store.catalog.ids();
-    const total = await store.seed.chains(d.id, benchLayers.map((l) => roleIds.get(l)!), nodeIds, Date.now());
-    await store.deployments.setState(d.id, 'committed', Date.now());
+    const { store } = anneal;
+    const total = seeded.nodeRoles;
+    const d = { id: seeded.deploymentId };
 
     const annealer = anneal.annealer;
     (annealer as unknown as { batchSize: number }).batchSize = args.batch;
@@ -102,10 +105,11 @@ async function runOnce(n: number, args: Args) {
     const states = await store.nodeRoles.countByState({ deploymentId: d.id });
     if (states.active !== total) throw new Error(`expected ${total} active node-roles, found ${JSON.stringify(states)}`);
     await annealer.stop();
-    const ids = (await store.nodeRoles.list({ deploymentId: d.id }, { offset: 0, limit: total })).map((r) => r.id);
+    const annealPeakRssMb = (process.resourceUsage().maxRSS * 1024) / 1e6;
+    const ids = await store.nodeRoles.ids({ deploymentId: d.id });
     await store.close();
     const rawMs = await rawBaseline(engine, db.target.url, ids, args.batch);
-    return { nodes: n, nodeRoles: total, annealMs, rawMs, transitionsPerSec: total / (annealMs / 1000), rawUpdatesPerSec: (3 * total) / (rawMs / 1000), ratioToRaw: annealMs / rawMs, usPerTransition: (annealMs * 1000) / total };
+    return { nodes: n, nodeRoles: total, annealPeakRssMb, annealMs, rawMs, transitionsPerSec: total / (annealMs / 1000), rawUpdatesPerSec: (3 * total) / (rawMs / 1000), ratioToRaw: annealMs / rawMs, usPerTransition: (annealMs * 1000) / total };
   } finally {
     await anneal.store.close().catch(() => undefined);
     await db.drop();
@@ -133,7 +137,7 @@ async function main() {
       [String(r.nodes).padEnd(7), String(r.nodeRoles).padEnd(11), (r.annealMs / 1000).toFixed(2).padEnd(9), r.transitionsPerSec.toFixed(0).padEnd(14), (r.rawMs / 1000).toFixed(2).padEnd(7), r.rawUpdatesPerSec.toFixed(0).padEnd(14), r.ratioToRaw.toFixed(2).padEnd(11), r.usPerTransition.toFixed(0).padEnd(14), r.costVsFirst.toFixed(2)].join(' '),
     );
   }
-  console.log(`peak RSS ${peakRssMb.toFixed(0)} MB`);
+  console.log(`peak RSS ${peakRssMb.toFixed(0)} MB (after converging: ${rows.map((r) => `${r.nodes} nodes ${r.annealPeakRssMb.toFixed(0)} MB`).join(', ')})`);
 }
 
 main().catch((err) => {

