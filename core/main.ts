@@ -61,7 +61,10 @@ function onShutdown(anneal: Anneal, server: Server): void {
     if (stopping) return anneal.log.info({ signal }, 'anneal is already shutting down');
     stopping = true;
     anneal.log.info({ signal }, 'anneal shutting down');
-    const deadline = setTimeout(() => fatal(new Error(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms`)), SHUTDOWN_TIMEOUT_MS);
+    const deadline = setTimeout(
+      () => fatal(new Error(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms`)),
+      SHUTDOWN_TIMEOUT_MS,
+    );
     deadline.unref();
     closeServer(server)
       .then(() => anneal.close())

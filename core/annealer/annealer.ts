@@ -13,6 +13,7 @@
  * - `stop()` aborts running actions, writes what finished, and releases nothing else: unfinished
  *   claims expire like a crash's.
  */
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveAttribs } from '../domain/attribs';
@@ -109,6 +110,8 @@ export class Annealer {
     if (this.running) return;
     this.running = true;
     this.shutdown = new AbortController();
+    // Every job in flight listens for shutdown; the cap is maxConcurrent, not a leak.
+    setMaxListeners(this.maxConcurrent + 16, this.shutdown.signal);
     this.limits = createLimits({ maxConcurrent: this.maxConcurrent });
     this.loopDone = this.loop().catch((err) => {
       this.failure = err;

@@ -51,8 +51,17 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
   if (role.flags.has('destructive') && claim.runCount > 0) {
     return { kind: 'active', claim, run: { ...finish('succeeded', inputs), stdoutTail: 'destructive role already ran; not run again' } };
   }
-  const timeout = AbortSignal.timeout(role.timeoutMs);
-  const signal = AbortSignal.any([timeout, env.shutdown]);
+  // NOTE: AbortSignal.timeout() keeps its timer (and through it the whole job) alive until it fires,
+  // 10 minutes by default; measured as the annealer's main memory growth. This timer is cleared.
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, role.timeoutMs);
+  const onShutdown = () => controller.abort();
+  env.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const signal = controller.signal;
   let result: JobResult;
   let run: RunFinish;
   let wall: Record<string, unknown> | undefined;
@@ -80,7 +89,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
     const out = await Promise.race([
       apply(ctx),
       new Promise<never>((_, reject) =>
-        signal.addEventListener('abort', () => reject(new AppError('ERR_REMOTE_TIMEOUT', timeout.aborted ? `${role.name} timed out after ${role.timeoutMs} ms` : 'annealer stopping')), { once: true }),
+        signal.addEventListener('abort', () => reject(new AppError('ERR_REMOTE_TIMEOUT', timedOut ? `${role.name} timed out after ${role.timeoutMs} ms` : 'annealer stopping')), { once: true }),
       ),
     ]);
     if (out.done) {
@@ -96,6 +105,9 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
     if (e.code === 'ERR_INTERNAL') env.log.error({ err, node: node.name, role: role.name }, 'action threw an unexpected error');
     result = { kind: 'failed', errorKind: e.kind };
     run = finish('failed', inputs, undefined, e);
+  } finally {
+    clearTimeout(timer);
+    env.shutdown.removeEventListener('abort', onShutdown);
   }
   const decision = decideOutcome(result, claim.attempts, env.now(), env.retry, env.random());
   if (decision.state === 'active') return { kind: 'active', claim, run, ...(wall ? { wall } : {}) };

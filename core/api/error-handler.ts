@@ -47,9 +47,13 @@ export function classify(err: unknown): AppError {
     return new AppError('ERR_INPUT_INVALID', `request body could not be read: ${String(e.message)}`);
   }
   if (e.code === 'P2002') {
-    return new AppError('ERR_CONFLICT', 'an object with the same unique key already exists or was created concurrently; reload and try again', {
-      cause: err,
-    });
+    return new AppError(
+      'ERR_CONFLICT',
+      'an object with the same unique key already exists or was created concurrently; reload and try again',
+      {
+        cause: err,
+      },
+    );
   }
   return new AppError('ERR_INTERNAL', 'internal error; the server log has the details', { cause: err });
 }

@@ -24,9 +24,7 @@ const macPattern = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}$/i;
 /** `macs[1]`, `parent`, `body` (for the root): the field name a client sees in an issue. */
 function fieldName(path: readonly PropertyKey[], root: string): string {
   if (path.length === 0) return root;
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('');
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
 /** zod issues as field issues; an unknown key becomes one issue per key naming the accepted fields. */

@@ -29,7 +29,9 @@ function attribName(req: Request): string {
   const name = Array.isArray(raw) ? raw.join('/') : (raw ?? '');
   // eslint-disable-next-line no-control-regex
   if (name === '' || name.length > MAX_NAME || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
-    throw inputError([{ field: 'attrib', message: `expected an attrib name like ntp/servers, at most ${MAX_NAME} characters` }]);
+    throw inputError([
+      { field: 'attrib', message: `expected an attrib name like ntp/servers, at most ${MAX_NAME} characters` },
+    ]);
   }
   return name;
 }
@@ -52,7 +54,15 @@ export function attribRoutes(anneal: Anneal, scope: 'node' | 'deployment'): Rout
 
   async function one(id: number, name: string): Promise<AttribValueRecord> {
     const found = (await store.attribs.list(scope, id)).find((v) => v.attrib === name);
-    const empty = { attrib: name, scope, targetId: id, proposed: null, committed: null, hasProposed: false, hasCommitted: false };
+    const empty = {
+      attrib: name,
+      scope,
+      targetId: id,
+      proposed: null,
+      committed: null,
+      hasProposed: false,
+      hasCommitted: false,
+    };
     return view(found ?? empty);
   }
 

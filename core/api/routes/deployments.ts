@@ -30,7 +30,10 @@ const createBody = z.strictObject({
 });
 
 const bindBody = z.strictObject({
-  role: z.string({ error: 'expected a role name' }).min(1, 'expected a role name').max(MAX_NAME, 'expected a role name'),
+  role: z
+    .string({ error: 'expected a role name' })
+    .min(1, 'expected a role name')
+    .max(MAX_NAME, 'expected a role name'),
   node: refSchema('node'),
 });
 

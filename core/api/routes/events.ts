@@ -11,7 +11,10 @@ import { DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, parseQuery, queryInt } from '../parse
 
 const eventsQuery = z.object({
   after: queryInt(0, MAX_ID).optional(),
-  type: z.string({ error: 'expected one event type' }).max(200, 'expected an event type of at most 200 characters').optional(),
+  type: z
+    .string({ error: 'expected one event type' })
+    .max(200, 'expected an event type of at most 200 characters')
+    .optional(),
   limit: queryInt(1, MAX_LIMIT).optional(),
 });
 

@@ -10,7 +10,12 @@ export function healthRoutes(anneal: Anneal): Router {
   const router = Router();
   router.get('/health', (_req, res) => {
     const { annealer } = anneal;
-    res.json({ status: 'ok', engine: anneal.store.engine, version, annealer: { workerId: annealer.workerId, ...annealer.stats } });
+    res.json({
+      status: 'ok',
+      engine: anneal.store.engine,
+      version,
+      annealer: { workerId: annealer.workerId, ...annealer.stats },
+    });
   });
   return router;
 }

@@ -32,7 +32,8 @@ export function nodeRoleRoutes(anneal: Anneal): Router {
     const q = parseQuery(listQuery, query);
     const page = { offset: q.offset ?? 0, limit: q.limit ?? DEFAULT_LIMIT };
     const filter: NodeRoleFilter = {};
-    if (q.deployment !== undefined) filter.deploymentId = (await store.deployments.get(parseRef(q.deployment, 'deployment'))).id;
+    if (q.deployment !== undefined)
+      filter.deploymentId = (await store.deployments.get(parseRef(q.deployment, 'deployment'))).id;
     if (q.node !== undefined) filter.nodeId = (await store.nodes.get(parseRef(q.node, 'node'))).id;
     if (q.role !== undefined) {
       const name = registry.role(String(parseRef(q.role, 'role'))).name;
@@ -67,7 +68,12 @@ export function nodeRoleRoutes(anneal: Anneal): Router {
     const page = parsePage(req.query);
     await store.nodeRoles.get(id);
     const parents = (await store.nodeRoles.parentsOf([id])).map((e) => ({ ...e.parent, soft: e.soft }));
-    res.json(pageOf(parents.sort((a, b) => a.cohort - b.cohort || a.id - b.id), page));
+    res.json(
+      pageOf(
+        parents.sort((a, b) => a.cohort - b.cohort || a.id - b.id),
+        page,
+      ),
+    );
   });
 
   return router;

@@ -33,7 +33,11 @@ const createBody = z.strictObject({
 });
 
 const patchBody = z
-  .strictObject({ description: description.optional(), alive: z.boolean().optional(), available: z.boolean().optional() })
+  .strictObject({
+    description: description.optional(),
+    alive: z.boolean().optional(),
+    available: z.boolean().optional(),
+  })
   .refine((b) => Object.keys(b).length > 0, {
     message: 'expected at least one of: description, alive, available',
     when: (payload) => payload.issues.length === 0,
@@ -65,7 +69,15 @@ export function nodeRoutes(anneal: Anneal, now: () => number): Router {
     // NOTE(api): services.inventory has no updateNode yet; this is the one route that writes the store directly.
     const updated = await store.nodes.update(node.id, patch, now());
     await store.events.append(
-      [{ actor: actorOf(req), type: 'node.update', objectType: 'node', objectId: node.id, data: { changed: Object.keys(patch) } }],
+      [
+        {
+          actor: actorOf(req),
+          type: 'node.update',
+          objectType: 'node',
+          objectId: node.id,
+          data: { changed: Object.keys(patch) },
+        },
+      ],
       now(),
     );
     res.json(updated);
