@@ -29,14 +29,22 @@ export interface TestApi {
 }
 
 /** `localEnv` is the environment of `local` jig scripts (default: this process's). */
-export async function startTestApi(engine: Engine, opts: { localEnv?: Record<string, string | undefined> } = {}): Promise<TestApi> {
+export async function startTestApi(
+  engine: Engine,
+  opts: { localEnv?: Record<string, string | undefined> } = {},
+): Promise<TestApi> {
   const anneal = await startTestAnneal(engine, { now: () => NOW, localEnv: opts.localEnv });
   const server: Server = await new Promise((resolve) => {
     const s = createApp(anneal, { now: () => NOW }).listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2`;
 
-  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  async function call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse> {
     const init: RequestInit = { method, headers: { ...headers } };
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);

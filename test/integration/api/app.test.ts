@@ -44,7 +44,11 @@ for (const engine of engines) {
       const res = await api.call('DELETE', '/nodes');
       expect(res.status).to.equal(404);
       expect(res.body).to.deep.equal({
-        error: { code: 'ERR_NOT_FOUND', message: 'no route for DELETE /api/v2/nodes', details: { method: 'DELETE', path: '/api/v2/nodes' } },
+        error: {
+          code: 'ERR_NOT_FOUND',
+          message: 'no route for DELETE /api/v2/nodes',
+          details: { method: 'DELETE', path: '/api/v2/nodes' },
+        },
       });
     });
 
@@ -76,13 +80,17 @@ for (const engine of engines) {
     });
 
     it('answers 400 ERR_INPUT_INVALID naming the body when it is not sent as JSON', async () => {
-      const res = await api.call('POST', '/nodes', 'name=n1.lab', { 'content-type': 'application/x-www-form-urlencoded' });
+      const res = await api.call('POST', '/nodes', 'name=n1.lab', {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       expect(res.status).to.equal(400);
       expect(res.body).to.deep.equal({
         error: {
           code: 'ERR_INPUT_INVALID',
           message: 'body: expected a JSON object (send Content-Type: application/json)',
-          details: { issues: [{ field: 'body', message: 'expected a JSON object (send Content-Type: application/json)' }] },
+          details: {
+            issues: [{ field: 'body', message: 'expected a JSON object (send Content-Type: application/json)' }],
+          },
         },
       });
     });

@@ -3,10 +3,27 @@ import { NOW, startTestApi, type TestApi } from '../../helpers/api';
 import { engines, requireEngine } from '../../helpers/engines';
 
 function deployment(over: Record<string, unknown>) {
-  return { id: 2, name: 'd1', description: '', parentId: 1, system: false, state: 'proposed', createdAt: NOW, updatedAt: NOW, ...over };
+  return {
+    id: 2,
+    name: 'd1',
+    description: '',
+    parentId: 1,
+    system: false,
+    state: 'proposed',
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...over,
+  };
 }
 
-const system = deployment({ id: 1, name: 'system', description: 'The root deployment; new nodes start here.', parentId: null, system: true, state: 'committed' });
+const system = deployment({
+  id: 1,
+  name: 'system',
+  description: 'The root deployment; new nodes start here.',
+  parentId: null,
+  system: true,
+  state: 'committed',
+});
 const noNodeRoles = { proposed: 0, blocked: 0, todo: 0, transition: 0, active: 0, error: 0 };
 
 for (const engine of engines) {
@@ -29,8 +46,12 @@ for (const engine of engines) {
       expect(created.status).to.equal(201);
       expect(created.body).to.deep.equal(expected);
       const detail = { ...expected, roles: [], nodeRoles: noNodeRoles };
-      expect(await api.get('/deployments/d1')).to.include({ status: 200 }).and.have.deep.property('body', detail);
-      expect(await api.get('/deployments/2')).to.include({ status: 200 }).and.have.deep.property('body', detail);
+      expect(await api.get('/deployments/d1'))
+        .to.include({ status: 200 })
+        .and.have.deep.property('body', detail);
+      expect(await api.get('/deployments/2'))
+        .to.include({ status: 200 })
+        .and.have.deep.property('body', detail);
       expect((await api.get('/deployments')).body).to.deep.equal({ items: [system, expected], offset: 0, limit: 100 });
     });
 
@@ -70,7 +91,10 @@ for (const engine of engines) {
       const res = await api.post('/deployments', { name: 'd1' });
       expect(res.status).to.equal(409);
       expect(res.body).to.deep.equal({
-        error: { code: 'ERR_NAME_TAKEN', message: 'a deployment named "d1" already exists (id 2); choose another name' },
+        error: {
+          code: 'ERR_NAME_TAKEN',
+          message: 'a deployment named "d1" already exists (id 2); choose another name',
+        },
       });
     });
 
@@ -82,10 +106,14 @@ for (const engine of engines) {
       });
       const byId = await api.post('/deployments/42/commit');
       expect(byId.status).to.equal(404);
-      expect(byId.body).to.deep.equal({ error: { code: 'ERR_DEPLOYMENT_NOT_FOUND', message: 'deployment 42 not found', details: { ref: 42 } } });
+      expect(byId.body).to.deep.equal({
+        error: { code: 'ERR_DEPLOYMENT_NOT_FOUND', message: 'deployment 42 not found', details: { ref: 42 } },
+      });
       const parent = await api.post('/deployments', { name: 'd1', parent: 7 });
       expect(parent.status).to.equal(404);
-      expect(parent.body).to.deep.equal({ error: { code: 'ERR_DEPLOYMENT_NOT_FOUND', message: 'deployment 7 not found', details: { ref: 7 } } });
+      expect(parent.body).to.deep.equal({
+        error: { code: 'ERR_DEPLOYMENT_NOT_FOUND', message: 'deployment 7 not found', details: { ref: 7 } },
+      });
     });
 
     it('rejects an invalid name and parent, naming both', async () => {
@@ -100,7 +128,11 @@ for (const engine of engines) {
       ];
       expect(res.status).to.equal(400);
       expect(res.body).to.deep.equal({
-        error: { code: 'ERR_INPUT_INVALID', message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), details: { issues } },
+        error: {
+          code: 'ERR_INPUT_INVALID',
+          message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+          details: { issues },
+        },
       });
     });
 
@@ -156,10 +188,14 @@ for (const engine of engines) {
       await api.post('/nodes', { name: 'n1.lab', deployment: 'd1' });
       const role = await api.post('/deployments/d1/bind', { role: 'nope', node: 'n1.lab' });
       expect(role.status).to.equal(404);
-      expect(role.body).to.deep.equal({ error: { code: 'ERR_ROLE_NOT_FOUND', message: 'role "nope" not found', details: { ref: 'nope' } } });
+      expect(role.body).to.deep.equal({
+        error: { code: 'ERR_ROLE_NOT_FOUND', message: 'role "nope" not found', details: { ref: 'nope' } },
+      });
       const node = await api.post('/deployments/d1/bind', { role: 'test-os', node: 'nope.lab' });
       expect(node.status).to.equal(404);
-      expect(node.body).to.deep.equal({ error: { code: 'ERR_NODE_NOT_FOUND', message: 'node "nope.lab" not found', details: { ref: 'nope.lab' } } });
+      expect(node.body).to.deep.equal({
+        error: { code: 'ERR_NODE_NOT_FOUND', message: 'node "nope.lab" not found', details: { ref: 'nope.lab' } },
+      });
     });
 
     it('answers 422 ERR_BIND_INVALID for a service role on a normal node', async () => {
@@ -168,7 +204,10 @@ for (const engine of engines) {
       const res = await api.post('/deployments/d1/bind', { role: 'test-ready', node: 'd1.service.anneal.internal' });
       expect(res.status).to.equal(422);
       expect(res.body).to.deep.equal({
-        error: { code: 'ERR_BIND_INVALID', message: 'role "test-ready" is not a service role: bind it to a real node, not the service node' },
+        error: {
+          code: 'ERR_BIND_INVALID',
+          message: 'role "test-ready" is not a service role: bind it to a real node, not the service node',
+        },
       });
     });
 
@@ -185,7 +224,15 @@ for (const engine of engines) {
     it('records deployment attribs and lists them', async () => {
       await api.post('/deployments', { name: 'd1' });
       const put = await api.call('PUT', '/deployments/d1/attribs/test/marker', { value: 'blue' });
-      const value = { attrib: 'test/marker', scope: 'deployment', targetId: 2, proposed: 'blue', committed: null, hasProposed: true, hasCommitted: false };
+      const value = {
+        attrib: 'test/marker',
+        scope: 'deployment',
+        targetId: 2,
+        proposed: 'blue',
+        committed: null,
+        hasProposed: true,
+        hasCommitted: false,
+      };
       expect(put.status).to.equal(200);
       expect(put.body).to.deep.equal(value);
       expect((await api.get('/deployments/d1/attribs')).body).to.deep.equal({ items: [value], offset: 0, limit: 100 });

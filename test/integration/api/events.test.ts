@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { NOW, startTestApi, type TestApi } from '../../helpers/api';
 import { engines, requireEngine } from '../../helpers/engines';
 
-function event(id: number, actor: string, type: string, objectType: string, objectId: number | null, data: Record<string, unknown>) {
+function event(
+  id: number,
+  actor: string,
+  type: string,
+  objectType: string,
+  objectId: number | null,
+  data: Record<string, unknown>,
+) {
   return { id, at: NOW, actor, type, objectType, objectId, data };
 }
 

@@ -10,7 +10,13 @@ for (const engine of engines) {
     let roleIds: Map<string, number>;
 
     /** The body of a node-role on n1.lab (node 3) in d1 (deployment 2), or on d1's service node (node 2). */
-    function nodeRole(id: number, role: string, cohort: number, state: NodeRoleState, over: Record<string, unknown> = {}) {
+    function nodeRole(
+      id: number,
+      role: string,
+      cohort: number,
+      state: NodeRoleState,
+      over: Record<string, unknown> = {},
+    ) {
       const ran = state === 'active';
       return {
         id,
@@ -73,7 +79,11 @@ for (const engine of engines) {
       const all = await api.get('/node-roles');
       expect(all.status).to.equal(200);
       expect(all.body).to.deep.equal({ items: expected, offset: 0, limit: 100 });
-      expect((await api.get('/deployments/d1/node-roles')).body).to.deep.equal({ items: expected, offset: 0, limit: 100 });
+      expect((await api.get('/deployments/d1/node-roles')).body).to.deep.equal({
+        items: expected,
+        offset: 0,
+        limit: 100,
+      });
       expect((await api.get('/nodes/n1.lab/node-roles?limit=2')).body).to.deep.equal({
         items: [expected[0], expected[2]],
         offset: 0,
@@ -98,7 +108,11 @@ for (const engine of engines) {
       ];
       expect(res.status).to.equal(400);
       expect(res.body).to.deep.equal({
-        error: { code: 'ERR_INPUT_INVALID', message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), details: { issues } },
+        error: {
+          code: 'ERR_INPUT_INVALID',
+          message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+          details: { issues },
+        },
       });
     });
 
@@ -110,13 +124,17 @@ for (const engine of engines) {
       });
       const role = await api.get('/node-roles?role=nope');
       expect(role.status).to.equal(404);
-      expect(role.body).to.deep.equal({ error: { code: 'ERR_ROLE_NOT_FOUND', message: 'role "nope" not found', details: { ref: 'nope' } } });
+      expect(role.body).to.deep.equal({
+        error: { code: 'ERR_ROLE_NOT_FOUND', message: 'role "nope" not found', details: { ref: 'nope' } },
+      });
     });
 
     it('answers 404 ERR_NODE_ROLE_NOT_FOUND for an unknown id and 400 for a non-numeric one', async () => {
       const unknown = await api.get('/node-roles/99/runs');
       expect(unknown.status).to.equal(404);
-      expect(unknown.body).to.deep.equal({ error: { code: 'ERR_NODE_ROLE_NOT_FOUND', message: 'node-role 99 not found', details: { ref: 99 } } });
+      expect(unknown.body).to.deep.equal({
+        error: { code: 'ERR_NODE_ROLE_NOT_FOUND', message: 'node-role 99 not found', details: { ref: 99 } },
+      });
       const named = await api.get('/node-roles/test-os');
       expect(named.status).to.equal(400);
       expect(named.body).to.deep.equal({
@@ -162,13 +180,17 @@ for (const engine of engines) {
       };
       expect(runs.status).to.equal(200);
       expect(runs.body).to.deep.equal({ items: [run], offset: 0, limit: 100 });
-      expect(await api.get(`/runs/${runId}`)).to.include({ status: 200 }).and.have.deep.property('body', run);
+      expect(await api.get(`/runs/${runId}`))
+        .to.include({ status: 200 })
+        .and.have.deep.property('body', run);
     });
 
     it('answers 404 ERR_RUN_NOT_FOUND for an unknown run', async () => {
       const res = await api.get('/runs/12345');
       expect(res.status).to.equal(404);
-      expect(res.body).to.deep.equal({ error: { code: 'ERR_RUN_NOT_FOUND', message: 'run 12345 not found', details: { ref: 12345 } } });
+      expect(res.body).to.deep.equal({
+        error: { code: 'ERR_RUN_NOT_FOUND', message: 'run 12345 not found', details: { ref: 12345 } },
+      });
     });
 
     it('answers 409 ERR_STATE_INVALID when retrying an active node-role', async () => {

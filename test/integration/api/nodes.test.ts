@@ -25,7 +25,13 @@ function node(over: Record<string, unknown>) {
   };
 }
 
-const systemServiceNode = node({ id: 1, name: 'system.service.anneal.internal', alive: true, system: true, state: 'committed' });
+const systemServiceNode = node({
+  id: 1,
+  name: 'system.service.anneal.internal',
+  alive: true,
+  system: true,
+  state: 'committed',
+});
 
 for (const engine of engines) {
   describe(`[${engine}] api/nodes`, function () {
@@ -49,12 +55,21 @@ for (const engine of engines) {
         bmcAddress: '10.0.0.21',
         alive: true,
       });
-      const expected = node({ description: 'rack 3', macs: ['52:54:00:aa:bb:cc', '52:54:00:00:00:01'], bmcAddress: '10.0.0.21', alive: true });
+      const expected = node({
+        description: 'rack 3',
+        macs: ['52:54:00:aa:bb:cc', '52:54:00:00:00:01'],
+        bmcAddress: '10.0.0.21',
+        alive: true,
+      });
       expect(created.status).to.equal(201);
       expect(created.body).to.deep.equal(expected);
 
-      expect(await api.get('/nodes/n1.lab')).to.include({ status: 200 }).and.have.deep.property('body', expected);
-      expect(await api.get('/nodes/2')).to.include({ status: 200 }).and.have.deep.property('body', expected);
+      expect(await api.get('/nodes/n1.lab'))
+        .to.include({ status: 200 })
+        .and.have.deep.property('body', expected);
+      expect(await api.get('/nodes/2'))
+        .to.include({ status: 200 })
+        .and.have.deep.property('body', expected);
       const list = await api.get('/nodes');
       expect(list.status).to.equal(200);
       expect(list.body).to.deep.equal({ items: [systemServiceNode, expected], offset: 0, limit: 100 });
@@ -80,7 +95,8 @@ for (const engine of engines) {
       expect(res.body).to.deep.equal({
         error: {
           code: 'ERR_INPUT_INVALID',
-          message: 'offset: expected a whole number between 0 and 2147483647; limit: expected a whole number between 1 and 1000',
+          message:
+            'offset: expected a whole number between 0 and 2147483647; limit: expected a whole number between 1 and 1000',
           details: {
             issues: [
               { field: 'offset', message: 'expected a whole number between 0 and 2147483647' },
@@ -108,7 +124,9 @@ for (const engine of engines) {
       });
       const byId = await api.get('/nodes/999');
       expect(byId.status).to.equal(404);
-      expect(byId.body).to.deep.equal({ error: { code: 'ERR_NODE_NOT_FOUND', message: 'node 999 not found', details: { ref: 999 } } });
+      expect(byId.body).to.deep.equal({
+        error: { code: 'ERR_NODE_NOT_FOUND', message: 'node 999 not found', details: { ref: 999 } },
+      });
     });
 
     it('answers 404 ERR_DEPLOYMENT_NOT_FOUND when the body names an unknown deployment', async () => {
@@ -138,10 +156,17 @@ for (const engine of engines) {
         { field: 'name', message: nameExpected },
         { field: 'bmcAddress', message: 'expected an IPv4 or IPv6 address or a host name' },
         { field: 'alive', message: 'expected boolean, received string' },
-        { field: 'mac', message: 'unknown field; expected only: name, description, macs, bmcAddress, alive, available, deployment' },
+        {
+          field: 'mac',
+          message: 'unknown field; expected only: name, description, macs, bmcAddress, alive, available, deployment',
+        },
       ];
       expect(res.body).to.deep.equal({
-        error: { code: 'ERR_INPUT_INVALID', message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), details: { issues } },
+        error: {
+          code: 'ERR_INPUT_INVALID',
+          message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+          details: { issues },
+        },
       });
     });
 
@@ -149,7 +174,11 @@ for (const engine of engines) {
       const res = await api.post('/nodes', { name: '12345' });
       expect(res.status).to.equal(400);
       expect(res.body).to.deep.equal({
-        error: { code: 'ERR_INPUT_INVALID', message: `name: ${nameExpected}`, details: { issues: [{ field: 'name', message: nameExpected }] } },
+        error: {
+          code: 'ERR_INPUT_INVALID',
+          message: `name: ${nameExpected}`,
+          details: { issues: [{ field: 'name', message: nameExpected }] },
+        },
       });
     });
 
@@ -181,7 +210,17 @@ for (const engine of engines) {
       expect(res.body).to.deep.equal(node({ description: 'spare', alive: true, available: false }));
       const events = await api.get('/events?type=node.update');
       expect(events.body).to.deep.equal({
-        items: [{ id: 3, at: NOW, actor: 'api', type: 'node.update', objectType: 'node', objectId: 2, data: { changed: ['description', 'alive', 'available'] } }],
+        items: [
+          {
+            id: 3,
+            at: NOW,
+            actor: 'api',
+            type: 'node.update',
+            objectType: 'node',
+            objectId: 2,
+            data: { changed: ['description', 'alive', 'available'] },
+          },
+        ],
         after: 0,
         limit: 100,
       });
@@ -204,7 +243,9 @@ for (const engine of engines) {
         error: {
           code: 'ERR_INPUT_INVALID',
           message: 'name: unknown field; expected only: description, alive, available',
-          details: { issues: [{ field: 'name', message: 'unknown field; expected only: description, alive, available' }] },
+          details: {
+            issues: [{ field: 'name', message: 'unknown field; expected only: description, alive, available' }],
+          },
         },
       });
     });
@@ -238,14 +279,24 @@ for (const engine of engines) {
           error: {
             code: 'ERR_ATTRIB_INVALID',
             message: 'test/delay-ms: Invalid input: expected number, received string',
-            details: { issues: [{ field: 'test/delay-ms', message: 'Invalid input: expected number, received string' }] },
+            details: {
+              issues: [{ field: 'test/delay-ms', message: 'Invalid input: expected number, received string' }],
+            },
           },
         });
       });
 
       it('records a proposed value by path or by encoded name, and lists it', async () => {
         const put = await api.call('PUT', '/nodes/n1.lab/attribs/test/delay-ms', { value: 5 });
-        const value = { attrib: 'test/delay-ms', scope: 'node', targetId: 2, proposed: 5, committed: null, hasProposed: true, hasCommitted: false };
+        const value = {
+          attrib: 'test/delay-ms',
+          scope: 'node',
+          targetId: 2,
+          proposed: 5,
+          committed: null,
+          hasProposed: true,
+          hasCommitted: false,
+        };
         expect(put.status).to.equal(200);
         expect(put.body).to.deep.equal(value);
         const encoded = await api.call('PUT', '/nodes/n1.lab/attribs/test%2Fmarker', { value: 'm1' });
@@ -263,15 +314,35 @@ for (const engine of engines) {
         await api.post('/nodes/n1.lab/commit');
         const res = await api.get('/nodes/n1.lab/attribs/test/delay-ms');
         expect(res.status).to.equal(200);
-        expect(res.body).to.deep.equal({ attrib: 'test/delay-ms', scope: 'node', targetId: 2, proposed: null, committed: 5, hasProposed: false, hasCommitted: true });
+        expect(res.body).to.deep.equal({
+          attrib: 'test/delay-ms',
+          scope: 'node',
+          targetId: 2,
+          proposed: null,
+          committed: 5,
+          hasProposed: false,
+          hasCommitted: true,
+        });
       });
 
       it('never returns the value of a secret attrib', async () => {
         const put = await api.call('PUT', '/nodes/n1.lab/attribs/test/secret', { value: 's3cret-value' });
-        const redacted = { attrib: 'test/secret', scope: 'node', targetId: 2, proposed: '[redacted]', committed: null, hasProposed: true, hasCommitted: false };
+        const redacted = {
+          attrib: 'test/secret',
+          scope: 'node',
+          targetId: 2,
+          proposed: '[redacted]',
+          committed: null,
+          hasProposed: true,
+          hasCommitted: false,
+        };
         expect(put.status).to.equal(200);
         expect(put.body).to.deep.equal(redacted);
-        expect((await api.get('/nodes/n1.lab/attribs')).body).to.deep.equal({ items: [redacted], offset: 0, limit: 100 });
+        expect((await api.get('/nodes/n1.lab/attribs')).body).to.deep.equal({
+          items: [redacted],
+          offset: 0,
+          limit: 100,
+        });
         const events = await api.get('/events?type=attrib.propose');
         expect(JSON.stringify(events.body)).not.to.contain('s3cret-value');
       });
@@ -279,13 +350,27 @@ for (const engine of engines) {
       it('shows an attrib that was never set as empty', async () => {
         const res = await api.get('/nodes/n1.lab/attribs/test/marker');
         expect(res.status).to.equal(200);
-        expect(res.body).to.deep.equal({ attrib: 'test/marker', scope: 'node', targetId: 2, proposed: null, committed: null, hasProposed: false, hasCommitted: false });
+        expect(res.body).to.deep.equal({
+          attrib: 'test/marker',
+          scope: 'node',
+          targetId: 2,
+          proposed: null,
+          committed: null,
+          hasProposed: false,
+          hasCommitted: false,
+        });
       });
 
       it('answers 404 ERR_ATTRIB_NOT_FOUND for an unknown attrib', async () => {
         const res = await api.call('PUT', '/nodes/n1.lab/attribs/nope/thing', { value: 1 });
         expect(res.status).to.equal(404);
-        expect(res.body).to.deep.equal({ error: { code: 'ERR_ATTRIB_NOT_FOUND', message: 'attrib "nope/thing" not found', details: { ref: 'nope/thing' } } });
+        expect(res.body).to.deep.equal({
+          error: {
+            code: 'ERR_ATTRIB_NOT_FOUND',
+            message: 'attrib "nope/thing" not found',
+            details: { ref: 'nope/thing' },
+          },
+        });
       });
 
       it('answers 400 naming value when the body has none', async () => {
@@ -303,7 +388,9 @@ for (const engine of engines) {
       it('answers 404 ERR_NODE_NOT_FOUND for attribs of an unknown node', async () => {
         const res = await api.call('PUT', '/nodes/nope.lab/attribs/test/delay-ms', { value: 1 });
         expect(res.status).to.equal(404);
-        expect(res.body).to.deep.equal({ error: { code: 'ERR_NODE_NOT_FOUND', message: 'node "nope.lab" not found', details: { ref: 'nope.lab' } } });
+        expect(res.body).to.deep.equal({
+          error: { code: 'ERR_NODE_NOT_FOUND', message: 'node "nope.lab" not found', details: { ref: 'nope.lab' } },
+        });
       });
     });
   });

@@ -59,7 +59,9 @@ for (const engine of engines) {
     it('answers 404 ERR_ROLE_NOT_FOUND for an unknown role', async () => {
       const res = await api.get('/roles/nope');
       expect(res.status).to.equal(404);
-      expect(res.body).to.deep.equal({ error: { code: 'ERR_ROLE_NOT_FOUND', message: 'role "nope" not found', details: { ref: 'nope' } } });
+      expect(res.body).to.deep.equal({
+        error: { code: 'ERR_ROLE_NOT_FOUND', message: 'role "nope" not found', details: { ref: 'nope' } },
+      });
     });
   });
 }
