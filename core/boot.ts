@@ -26,7 +26,12 @@ export interface Anneal {
 export async function syncCatalog(store: Store, registry: Registry, now: number): Promise<void> {
   await store.catalog.sync(
     {
-      plugins: registry.plugins.map((p) => ({ name: p.name, kind: p.kind, version: p.version, description: p.description })),
+      plugins: registry.plugins.map((p) => ({
+        name: p.name,
+        kind: p.kind,
+        version: p.version,
+        description: p.description,
+      })),
       roles: [...registry.roles.values()],
       attribs: [...registry.attribs.values()],
     },
@@ -36,7 +41,12 @@ export async function syncCatalog(store: Store, registry: Registry, now: number)
 
 export async function boot(
   config: Config,
-  opts: { plugins?: PluginManifest[]; log?: Logger; now?: () => number; localEnv?: Record<string, string | undefined> } = {},
+  opts: {
+    plugins?: PluginManifest[];
+    log?: Logger;
+    now?: () => number;
+    localEnv?: Record<string, string | undefined>;
+  } = {},
 ): Promise<Anneal> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const now = opts.now ?? Date.now;

@@ -48,6 +48,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     annealer: e.ANNEAL_ANNEALER === 'on',
     maxConcurrent: e.ANNEAL_MAX_CONCURRENT,
     leaseMs: e.ANNEAL_LEASE_MS,
-    fixtures: e.ANNEAL_FIXTURES.split(',').map((s) => s.trim()).filter(Boolean),
+    fixtures: e.ANNEAL_FIXTURES.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }

@@ -10,7 +10,10 @@ export function createLogger(opts: { level?: string; name?: string } = {}): Logg
   return pino({
     name: opts.name ?? 'anneal',
     level: opts.level ?? process.env.ANNEAL_LOG_LEVEL ?? 'info',
-    redact: { paths: ['*.password', '*.token', '*.privateKey', '*.authorization', 'req.headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.password', '*.token', '*.privateKey', '*.authorization', 'req.headers.authorization'],
+      censor: '[redacted]',
+    },
   });
 }
 

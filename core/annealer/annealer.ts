@@ -154,7 +154,9 @@ export class Annealer {
         } else quietRounds = 0;
       } else quietRounds = 0;
       if (Date.now() > deadline) {
-        throw new Error(`annealer did not settle within ${opts.timeoutMs ?? 60_000} ms (${this.inFlight.size} in flight)`);
+        throw new Error(
+          `annealer did not settle within ${opts.timeoutMs ?? 60_000} ms (${this.inFlight.size} in flight)`,
+        );
       }
       this.wake();
       await new Promise((r) => setTimeout(r, 20));
@@ -204,9 +206,19 @@ export class Annealer {
     this.lastRecovery = this.now();
     const recovered = await this.store.queue.recoverExpired(this.now());
     if (recovered.length) {
-      this.log.warn({ nodeRoleIds: recovered }, 'leases expired (a worker crashed or stalled): node-roles returned to todo');
+      this.log.warn(
+        { nodeRoleIds: recovered },
+        'leases expired (a worker crashed or stalled): node-roles returned to todo',
+      );
       await this.store.events.append(
-        [{ actor: `annealer:${this.workerId}`, type: 'node-roles.recovered', objectType: 'node-role', data: { nodeRoleIds: recovered } }],
+        [
+          {
+            actor: `annealer:${this.workerId}`,
+            type: 'node-roles.recovered',
+            objectType: 'node-role',
+            data: { nodeRoleIds: recovered },
+          },
+        ],
         this.now(),
       );
     }
@@ -219,14 +231,23 @@ export class Annealer {
     const waiting = await this.store.watchdog.waiting({}, 200);
     for (const w of waiting) {
       if (w.state !== 'todo' || now - w.nextRunAt < this.watchdogMs) continue;
-      this.log.warn({ nodeRoleId: w.id, node: w.node, role: w.role, reasons: explainWaiting(w, now) }, 'node-role waiting');
+      this.log.warn(
+        { nodeRoleId: w.id, node: w.node, role: w.role, reasons: explainWaiting(w, now) },
+        'node-role waiting',
+      );
     }
   }
 
   private async heartbeat(): Promise<void> {
     this.lastHeartbeat = this.now();
     const claims = [...this.inFlight.values()];
-    await this.store.queue.heartbeat(this.workerId, claims.map((c) => c.id), claims.map((c) => c.nodeId), this.now(), this.leaseMs);
+    await this.store.queue.heartbeat(
+      this.workerId,
+      claims.map((c) => c.id),
+      claims.map((c) => c.nodeId),
+      this.now(),
+      this.leaseMs,
+    );
   }
 
   /** Loads what the claimed jobs need in a few batched reads, then schedules them under the limits. */
@@ -249,7 +270,12 @@ export class Annealer {
           }),
         )
         .then((completion) => this.enqueue(completion))
-        .catch((err) => this.log.error({ err, nodeRoleId: job.claim.id }, 'job scheduling failed; its lease will expire and it will re-run'));
+        .catch((err) =>
+          this.log.error(
+            { err, nodeRoleId: job.claim.id },
+            'job scheduling failed; its lease will expire and it will re-run',
+          ),
+        );
     }
   }
 
@@ -257,15 +283,20 @@ export class Annealer {
     const missingRoles = claimed.some((c) => !this.roleNames.has(c.roleId));
     if (missingRoles) this.roleNames = new Map([...(await this.store.catalog.ids()).roleIds].map(([n, id]) => [id, n]));
     for (const depId of new Set(claimed.map((c) => c.deploymentId))) {
-      if (!this.deploymentNames.has(depId)) this.deploymentNames.set(depId, (await this.store.deployments.get(depId)).name);
+      if (!this.deploymentNames.has(depId))
+        this.deploymentNames.set(depId, (await this.store.deployments.get(depId)).name);
     }
-    const nodes = new Map((await this.store.nodes.byIds([...new Set(claimed.map((c) => c.nodeId))])).map((n) => [n.id, n]));
+    const nodes = new Map(
+      (await this.store.nodes.byIds([...new Set(claimed.map((c) => c.nodeId))])).map((n) => [n.id, n]),
+    );
     const wantsAny = claimed.some((c) => this.registry.role(this.roleNames.get(c.roleId)!).wants.length > 0);
-    const values = !wantsAny ? [] : await this.store.attribs.committedFor({
-      deploymentIds: [...new Set(claimed.map((c) => c.deploymentId))],
-      nodeIds: [...nodes.keys()],
-      nodeRoleIds: claimed.map((c) => c.id),
-    });
+    const values = !wantsAny
+      ? []
+      : await this.store.attribs.committedFor({
+          deploymentIds: [...new Set(claimed.map((c) => c.deploymentId))],
+          nodeIds: [...nodes.keys()],
+          nodeRoleIds: claimed.map((c) => c.id),
+        });
     const defaults = (name: string) => {
       const a = this.registry.attribs.get(name);
       return { hasDefault: a?.hasDefault ?? false, default: a?.default };
@@ -273,9 +304,28 @@ export class Annealer {
     return claimed.map((claim) => {
       const role = this.registry.role(this.roleNames.get(claim.roleId)!);
       const n = nodes.get(claim.nodeId)!;
-      const node: NodeView = { id: n.id, name: n.name, macs: n.macs, bmcAddress: n.bmcAddress, admin: n.admin, system: n.system, facts: n.facts };
-      const resolved = resolveAttribs(role.wants, defaults, values, { deploymentId: claim.deploymentId, nodeId: claim.nodeId, nodeRoleId: claim.id });
-      return { claim, role, node, deployment: this.deploymentNames.get(claim.deploymentId)!, attribs: resolved.values, missing: resolved.missing };
+      const node: NodeView = {
+        id: n.id,
+        name: n.name,
+        macs: n.macs,
+        bmcAddress: n.bmcAddress,
+        admin: n.admin,
+        system: n.system,
+        facts: n.facts,
+      };
+      const resolved = resolveAttribs(role.wants, defaults, values, {
+        deploymentId: claim.deploymentId,
+        nodeId: claim.nodeId,
+        nodeRoleId: claim.id,
+      });
+      return {
+        claim,
+        role,
+        node,
+        deployment: this.deploymentNames.get(claim.deploymentId)!,
+        attribs: resolved.values,
+        missing: resolved.missing,
+      };
     });
   }
 
@@ -304,16 +354,26 @@ export class Annealer {
     try {
       const result = await this.store.queue.complete(batch, this.workerId, now);
       if (result.errored.length) await this.store.queue.blockDescendants(result.errored, now);
-      if (result.lost.length) this.log.warn({ nodeRoleIds: result.lost }, 'lease lost before the result was written; result dropped');
+      if (result.lost.length)
+        this.log.warn({ nodeRoleIds: result.lost }, 'lease lost before the result was written; result dropped');
       const errored = batch.filter((c) => c.kind === 'error');
       if (errored.length) {
         await this.store.events.append(
-          errored.map((c) => ({ actor: `annealer:${this.workerId}`, type: 'node-role.error', objectType: 'node-role', objectId: c.claim.id, data: { runId: c.claim.runId, error: JSON.parse(c.run.error ?? 'null') } })),
+          errored.map((c) => ({
+            actor: `annealer:${this.workerId}`,
+            type: 'node-role.error',
+            objectType: 'node-role',
+            objectId: c.claim.id,
+            data: { runId: c.claim.runId, error: JSON.parse(c.run.error ?? 'null') },
+          })),
           now,
         );
       }
     } catch (err) {
-      this.log.error({ err, count: batch.length }, 'writing results failed; those node-roles will re-run when their leases expire');
+      this.log.error(
+        { err, count: batch.length },
+        'writing results failed; those node-roles will re-run when their leases expire',
+      );
     } finally {
       for (const c of batch) this.inFlight.delete(c.claim.id);
       this.stats.completed += batch.length;

@@ -11,10 +11,15 @@ import { roleTemplateData, type LoadedRole } from '../plugins/registry';
 import type { JigName } from '../domain/vocabulary';
 
 const noopExecutor: Executor = {
-  run: () => Promise.reject(new AppError('ERR_JIG_UNKNOWN', 'the noop jig cannot run scripts; give the role jig "local" or "ssh"')),
+  run: () =>
+    Promise.reject(
+      new AppError('ERR_JIG_UNKNOWN', 'the noop jig cannot run scripts; give the role jig "local" or "ssh"'),
+    ),
 };
 
-export function createJigs(opts: { localEnv?: Record<string, string | undefined> } = {}): Record<JigName, Executor | null> {
+export function createJigs(
+  opts: { localEnv?: Record<string, string | undefined> } = {},
+): Record<JigName, Executor | null> {
   return { noop: noopExecutor, local: createLocalExecutor(opts.localEnv), ssh: null };
 }
 

@@ -60,10 +60,12 @@ export function createLimits(opts: { maxConcurrent: number }): Limits {
             release();
           }
         });
-      const tail = run.catch(() => undefined).finally(() => {
-        pending--;
-        if (nodeTails.get(nodeId) === tail) nodeTails.delete(nodeId);
-      });
+      const tail = run
+        .catch(() => undefined)
+        .finally(() => {
+          pending--;
+          if (nodeTails.get(nodeId) === tail) nodeTails.delete(nodeId);
+        });
       nodeTails.set(nodeId, tail);
       return run;
     },
@@ -84,7 +86,11 @@ export interface KeyedLimits {
 
 /** Per-key limiter (per-BMC, per-service). Idle keys are forgotten after a minute. */
 export function createKeyedLimits(opts: KeyedLimitOptions): KeyedLimits {
-  const group = new Bottleneck.Group({ maxConcurrent: opts.maxConcurrent, minTime: opts.minTimeMs ?? 0, timeout: 60_000 });
+  const group = new Bottleneck.Group({
+    maxConcurrent: opts.maxConcurrent,
+    minTime: opts.minTimeMs ?? 0,
+    timeout: 60_000,
+  });
   return {
     schedule: (key, job) => group.key(key).schedule(job),
     async stop() {

@@ -39,7 +39,13 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random: number):
   return Math.round(ceiling / 2 + (ceiling / 2) * Math.min(1, Math.max(0, random)));
 }
 
-export function decideOutcome(result: JobResult, attempts: number, now: number, policy: RetryPolicy, random: number): Decision {
+export function decideOutcome(
+  result: JobResult,
+  attempts: number,
+  now: number,
+  policy: RetryPolicy,
+  random: number,
+): Decision {
   switch (result.kind) {
     case 'done':
       return { state: 'active', attempts: 0 };

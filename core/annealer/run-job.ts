@@ -33,7 +33,12 @@ export interface JobEnv {
   shutdown: AbortSignal;
 }
 
-function finish(status: RunFinish['status'], inputs: string, out?: { exitCode: number; stdout: string; stderr: string }, error?: AppError): RunFinish {
+function finish(
+  status: RunFinish['status'],
+  inputs: string,
+  out?: { exitCode: number; stdout: string; stderr: string },
+  error?: AppError,
+): RunFinish {
   const details = (error?.details ?? {}) as { exitCode?: number; stdoutTail?: string; stderrTail?: string };
   return {
     status,
@@ -47,9 +52,15 @@ function finish(status: RunFinish['status'], inputs: string, out?: { exitCode: n
 
 export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
   const { claim, role, node } = job;
-  const inputs = JSON.stringify({ attribs: redactAttribs(job.attribs, (n) => env.registry.attribs.get(n)?.secret ?? false) });
+  const inputs = JSON.stringify({
+    attribs: redactAttribs(job.attribs, (n) => env.registry.attribs.get(n)?.secret ?? false),
+  });
   if (role.flags.has('destructive') && claim.runCount > 0) {
-    return { kind: 'active', claim, run: { ...finish('succeeded', inputs), stdoutTail: 'destructive role already ran; not run again' } };
+    return {
+      kind: 'active',
+      claim,
+      run: { ...finish('succeeded', inputs), stdoutTail: 'destructive role already ran; not run again' },
+    };
   }
   // NOTE: AbortSignal.timeout() keeps its timer (and through it the whole job) alive until it fires,
   // 10 minutes by default; measured as the annealer's main memory growth. This timer is cleared.
@@ -67,7 +78,10 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
   let wall: Record<string, unknown> | undefined;
   try {
     if (job.missing.length) {
-      throw new AppError('ERR_ATTRIB_INVALID', `attribs ${job.missing.join(', ')} have no value and no default; set them on the deployment, node or node-role`);
+      throw new AppError(
+        'ERR_ATTRIB_INVALID',
+        `attribs ${job.missing.join(', ')} have no value and no default; set them on the deployment, node or node-role`,
+      );
     }
     const exec = env.jigs[role.jig];
     if (!exec) throw new AppError('ERR_JIG_UNKNOWN', `jig "${role.jig}" is not available in this server`);
@@ -77,7 +91,11 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
       deployment: job.deployment,
       attribs: job.attribs,
       exec,
-      render: (template, data) => env.registry.renderer.renderFile(env.registry.templatePath(role.name, template), data ?? { node, role: role.name, deployment: job.deployment, attribs: job.attribs }),
+      render: (template, data) =>
+        env.registry.renderer.renderFile(
+          env.registry.templatePath(role.name, template),
+          data ?? { node, role: role.name, deployment: job.deployment, attribs: job.attribs },
+        ),
       log: {
         info: (msg, data) => env.log.info({ node: node.name, role: role.name, ...data }, msg),
         warn: (msg, data) => env.log.warn({ node: node.name, role: role.name, ...data }, msg),
@@ -89,7 +107,17 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
     const out = await Promise.race([
       apply(ctx),
       new Promise<never>((_, reject) =>
-        signal.addEventListener('abort', () => reject(new AppError('ERR_REMOTE_TIMEOUT', timedOut ? `${role.name} timed out after ${role.timeoutMs} ms` : 'annealer stopping')), { once: true }),
+        signal.addEventListener(
+          'abort',
+          () =>
+            reject(
+              new AppError(
+                'ERR_REMOTE_TIMEOUT',
+                timedOut ? `${role.name} timed out after ${role.timeoutMs} ms` : 'annealer stopping',
+              ),
+            ),
+          { once: true },
+        ),
       ),
     ]);
     if (out.done) {
@@ -102,7 +130,8 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
     }
   } catch (err) {
     const e = toAppError(err);
-    if (e.code === 'ERR_INTERNAL') env.log.error({ err, node: node.name, role: role.name }, 'action threw an unexpected error');
+    if (e.code === 'ERR_INTERNAL')
+      env.log.error({ err, node: node.name, role: role.name }, 'action threw an unexpected error');
     result = { kind: 'failed', errorKind: e.kind };
     run = finish('failed', inputs, undefined, e);
   } finally {
@@ -111,6 +140,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
   }
   const decision = decideOutcome(result, claim.attempts, env.now(), env.retry, env.random());
   if (decision.state === 'active') return { kind: 'active', claim, run, ...(wall ? { wall } : {}) };
-  if (decision.state === 'todo') return { kind: 'requeue', claim, run, nextRunAt: decision.nextRunAt, attempts: decision.attempts };
+  if (decision.state === 'todo')
+    return { kind: 'requeue', claim, run, nextRunAt: decision.nextRunAt, attempts: decision.attempts };
   return { kind: 'error', claim, run, attempts: decision.attempts };
 }

@@ -69,6 +69,9 @@ export function resolveAttribs(
 }
 
 /** Replaces the values of secret attribs for anything that leaves the process (runs, events, API). */
-export function redactAttribs(values: Record<string, unknown>, isSecret: (name: string) => boolean): Record<string, unknown> {
+export function redactAttribs(
+  values: Record<string, unknown>,
+  isSecret: (name: string) => boolean,
+): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, isSecret(k) ? '[redacted]' : v]));
 }

@@ -35,7 +35,8 @@ export const errorCodes = {
   ERR_BIND_INVALID: {
     status: 422,
     kind: 'user',
-    description: 'The role cannot be bound there (e.g. a service role on a normal node, or a deployment without a service node).',
+    description:
+      'The role cannot be bound there (e.g. a service role on a normal node, or a deployment without a service node).',
   },
   ERR_ATTRIB_INVALID: { status: 422, kind: 'user', description: 'An attrib value fails the attrib schema.' },
   ERR_ATTRIB_NOT_WANTED: {
@@ -59,16 +60,32 @@ export const errorCodes = {
     kind: 'unexpected',
     description: 'A role requires or precedes a role that no plugin declares.',
   },
-  ERR_PLUGIN_CYCLE: { status: 500, kind: 'unexpected', description: 'The role graph has a cycle; the message prints it.' },
-  ERR_PLUGIN_ATTRIB_UNKNOWN: { status: 500, kind: 'unexpected', description: 'A role wants an attrib nobody declares.' },
+  ERR_PLUGIN_CYCLE: {
+    status: 500,
+    kind: 'unexpected',
+    description: 'The role graph has a cycle; the message prints it.',
+  },
+  ERR_PLUGIN_ATTRIB_UNKNOWN: {
+    status: 500,
+    kind: 'unexpected',
+    description: 'A role wants an attrib nobody declares.',
+  },
   ERR_PLUGIN_ATTRIB_DEFAULT: {
     status: 500,
     kind: 'unexpected',
     description: "An attrib's default value fails the attrib's own schema.",
   },
-  ERR_PLUGIN_TEMPLATE: { status: 500, kind: 'unexpected', description: 'A plugin template is missing or does not compile.' },
+  ERR_PLUGIN_TEMPLATE: {
+    status: 500,
+    kind: 'unexpected',
+    description: 'A plugin template is missing or does not compile.',
+  },
   ERR_REMOTE_UNREACHABLE: { status: 502, kind: 'operational', description: 'The node could not be reached.' },
-  ERR_REMOTE_TIMEOUT: { status: 504, kind: 'operational', description: 'The action did not finish within its timeout.' },
+  ERR_REMOTE_TIMEOUT: {
+    status: 504,
+    kind: 'operational',
+    description: 'The action did not finish within its timeout.',
+  },
   ERR_COMMAND_FAILED: {
     status: 500,
     kind: 'user',

@@ -13,7 +13,11 @@ export function createLocalExecutor(baseEnv: Record<string, string | undefined> 
   return {
     run(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
       return new Promise((resolve, reject) => {
-        const child = spawn('bash', ['-s'], { env: { ...baseEnv, ...opts.env }, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+        const child = spawn('bash', ['-s'], {
+          env: { ...baseEnv, ...opts.env },
+          detached: true,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
         const out = new TailBuffer(outputTailBytes);
         const err = new TailBuffer(outputTailBytes);
         let timedOut: string | null = null;
@@ -25,17 +29,25 @@ export function createLocalExecutor(baseEnv: Record<string, string | undefined> 
             /* already gone */
           }
         };
-        const timer = opts.timeoutMs ? setTimeout(() => kill(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs) : null;
+        const timer = opts.timeoutMs
+          ? setTimeout(() => kill(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs)
+          : null;
         const onAbort = () => kill('aborted');
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         child.stdout.on('data', (c: Buffer) => out.push(c));
         child.stderr.on('data', (c: Buffer) => err.push(c));
-        child.on('error', (e) => reject(new AppError('ERR_REMOTE_UNREACHABLE', `cannot start bash: ${e.message}`, { cause: e })));
+        child.on('error', (e) =>
+          reject(new AppError('ERR_REMOTE_UNREACHABLE', `cannot start bash: ${e.message}`, { cause: e })),
+        );
         child.on('close', (code, signal) => {
           if (timer) clearTimeout(timer);
           opts.signal?.removeEventListener('abort', onAbort);
           if (timedOut) {
-            reject(new AppError('ERR_REMOTE_TIMEOUT', `local script ${timedOut}`, { details: { stdoutTail: out.toString(), stderrTail: err.toString() } }));
+            reject(
+              new AppError('ERR_REMOTE_TIMEOUT', `local script ${timedOut}`, {
+                details: { stdoutTail: out.toString(), stderrTail: err.toString() },
+              }),
+            );
             return;
           }
           resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: out.toString(), stderr: err.toString() });

@@ -39,10 +39,16 @@ export function bindingService(deps: ServiceDeps) {
     created: boolean;
   }
 
-  async function parentsFor(deploymentId: number, required: string, nodeId: number, created: number[]): Promise<Bound[]> {
+  async function parentsFor(
+    deploymentId: number,
+    required: string,
+    nodeId: number,
+    created: number[],
+  ): Promise<Bound[]> {
     const p = registry.role(required);
     const pId = await roleId(required);
-    if (p.flags.has('service')) return [await bindOne(deploymentId, required, await serviceNodeId(deploymentId), created)];
+    if (p.flags.has('service'))
+      return [await bindOne(deploymentId, required, await serviceNodeId(deploymentId), created)];
     if (p.flags.has('cluster')) {
       const members = await store.nodeRoles.listByRole(deploymentId, pId);
       if (members.length) return members.map((m) => ({ id: m.id, cohort: m.cohort, created: false }));
@@ -67,7 +73,10 @@ export function bindingService(deps: ServiceDeps) {
       const fix = role.flags.has('service')
         ? `bind it to the deployment's service node (${deploymentId})`
         : 'bind it to a real node, not the service node';
-      throw new AppError('ERR_BIND_INVALID', `role "${roleName}" ${role.flags.has('service') ? 'is' : 'is not'} a service role: ${fix}`);
+      throw new AppError(
+        'ERR_BIND_INVALID',
+        `role "${roleName}" ${role.flags.has('service') ? 'is' : 'is not'} a service role: ${fix}`,
+      );
     }
     const existing = await store.nodeRoles.findByRoleNode(rId, nodeId);
     if (existing) return { id: existing.id, cohort: existing.cohort, created: false };
@@ -83,7 +92,8 @@ export function bindingService(deps: ServiceDeps) {
     const onNode = await store.nodeRoles.list({ nodeId });
     for (const other of onNode) {
       if (other.id === id) continue;
-      if (registry.role(other.role).precedes.includes(roleName)) edges.push({ parentId: other.id, childId: id, soft: true });
+      if (registry.role(other.role).precedes.includes(roleName))
+        edges.push({ parentId: other.id, childId: id, soft: true });
       if (role.precedes.includes(other.role)) edges.push({ parentId: id, childId: other.id, soft: true });
     }
     if (role.flags.has('cluster')) {
@@ -97,7 +107,11 @@ export function bindingService(deps: ServiceDeps) {
   }
 
   /** Returns the node-role of `role` on `node` (new or existing) and the ids of every node-role created. */
-  async function bind(deploymentId: number, roleName: string, nodeId: number): Promise<{ nodeRoleId: number; created: number[] }> {
+  async function bind(
+    deploymentId: number,
+    roleName: string,
+    nodeId: number,
+  ): Promise<{ nodeRoleId: number; created: number[] }> {
     const created: number[] = [];
     const role = registry.role(roleName);
     const target = role.flags.has('service') ? await serviceNodeId(deploymentId) : nodeId;

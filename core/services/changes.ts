@@ -34,7 +34,14 @@ export function changesService(deps: ServiceDeps) {
     await store.nodeRoles.bump(ids, now);
     const descendants = await store.queue.blockDescendants(ids, now);
     await store.events.append(
-      [{ actor, type: 'node-roles.rerun', objectType: 'node-role', data: { nodeRoleIds: ids, descendants, attribs: [...new Set(changes.map((c) => c.attrib))] } }],
+      [
+        {
+          actor,
+          type: 'node-roles.rerun',
+          objectType: 'node-role',
+          data: { nodeRoleIds: ids, descendants, attribs: [...new Set(changes.map((c) => c.attrib))] },
+        },
+      ],
       now,
     );
     return ids;
@@ -50,10 +57,16 @@ export function changesService(deps: ServiceDeps) {
       { scope: 'deployment' as const, targetId: d.id },
       ...nodes.map((n) => ({ scope: 'node' as const, targetId: n.id })),
     ];
-    const nodeRoleTargets = (await store.nodeRoles.list({ deploymentId: d.id })).map((nr) => ({ scope: 'node-role' as const, targetId: nr.id }));
+    const nodeRoleTargets = (await store.nodeRoles.list({ deploymentId: d.id })).map((nr) => ({
+      scope: 'node-role' as const,
+      targetId: nr.id,
+    }));
     const changed = await store.attribs.commit([...targets, ...nodeRoleTargets], now);
     const updated = await store.deployments.setState(d.id, 'committed', now);
-    await store.events.append([{ actor, type: 'deployment.commit', objectType: 'deployment', objectId: d.id, data: { nodeRoles: committed } }], now);
+    await store.events.append(
+      [{ actor, type: 'deployment.commit', objectType: 'deployment', objectId: d.id, data: { nodeRoles: committed } }],
+      now,
+    );
     await rerun(changed, actor);
     deps.wake();
     return updated;
@@ -62,7 +75,10 @@ export function changesService(deps: ServiceDeps) {
   async function proposeDeployment(ref: number | string, actor: Actor) {
     const d = await store.deployments.get(ref);
     const updated = await store.deployments.setState(d.id, 'proposed', deps.now());
-    await store.events.append([{ actor, type: 'deployment.propose', objectType: 'deployment', objectId: d.id }], deps.now());
+    await store.events.append(
+      [{ actor, type: 'deployment.propose', objectType: 'deployment', objectId: d.id }],
+      deps.now(),
+    );
     return updated;
   }
 
@@ -71,9 +87,15 @@ export function changesService(deps: ServiceDeps) {
     const now = deps.now();
     const updated = await store.nodes.update(n.id, { state: 'committed' }, now);
     const committed = await store.nodeRoles.commitProposed({ nodeId: n.id }, now);
-    const nodeRoleTargets = (await store.nodeRoles.list({ nodeId: n.id })).map((nr) => ({ scope: 'node-role' as const, targetId: nr.id }));
+    const nodeRoleTargets = (await store.nodeRoles.list({ nodeId: n.id })).map((nr) => ({
+      scope: 'node-role' as const,
+      targetId: nr.id,
+    }));
     const changed = await store.attribs.commit([{ scope: 'node', targetId: n.id }, ...nodeRoleTargets], now);
-    await store.events.append([{ actor, type: 'node.commit', objectType: 'node', objectId: n.id, data: { nodeRoles: committed } }], now);
+    await store.events.append(
+      [{ actor, type: 'node.commit', objectType: 'node', objectId: n.id, data: { nodeRoles: committed } }],
+      now,
+    );
     await rerun(changed, actor);
     deps.wake();
     return updated;
@@ -97,7 +119,10 @@ export function changesService(deps: ServiceDeps) {
     if (scope === 'node-role') {
       const nr = await store.nodeRoles.get(targetId);
       if (!registry.role(nr.role).wants.includes(name)) {
-        throw new AppError('ERR_ATTRIB_NOT_WANTED', `role "${nr.role}" does not want attrib "${name}"; set it on the node or deployment instead`);
+        throw new AppError(
+          'ERR_ATTRIB_NOT_WANTED',
+          `role "${nr.role}" does not want attrib "${name}"; set it on the node or deployment instead`,
+        );
       }
     } else if (scope === 'node') await store.nodes.get(targetId);
     else await store.deployments.get(targetId);
@@ -105,7 +130,15 @@ export function changesService(deps: ServiceDeps) {
     const now = deps.now();
     await store.attribs.setProposed(attribId, scope, targetId, checked.value, now);
     await store.events.append(
-      [{ actor, type: 'attrib.propose', objectType: scope, objectId: targetId, data: { attrib: name, value: def.secret ? '[redacted]' : checked.value } }],
+      [
+        {
+          actor,
+          type: 'attrib.propose',
+          objectType: scope,
+          objectId: targetId,
+          data: { attrib: name, value: def.secret ? '[redacted]' : checked.value },
+        },
+      ],
       now,
     );
   }
@@ -113,9 +146,15 @@ export function changesService(deps: ServiceDeps) {
   async function retry(nodeRoleId: number, actor: Actor) {
     const nr = await store.nodeRoles.get(nodeRoleId);
     if (!(await store.nodeRoles.retry(nodeRoleId, deps.now()))) {
-      throw new AppError('ERR_STATE_INVALID', `node-role ${nodeRoleId} (${nr.role} on ${nr.node}) is ${nr.state}, not error: only failed node-roles can be retried`);
+      throw new AppError(
+        'ERR_STATE_INVALID',
+        `node-role ${nodeRoleId} (${nr.role} on ${nr.node}) is ${nr.state}, not error: only failed node-roles can be retried`,
+      );
     }
-    await store.events.append([{ actor, type: 'node-role.retry', objectType: 'node-role', objectId: nodeRoleId }], deps.now());
+    await store.events.append(
+      [{ actor, type: 'node-role.retry', objectType: 'node-role', objectId: nodeRoleId }],
+      deps.now(),
+    );
     deps.wake();
     return store.nodeRoles.get(nodeRoleId);
   }

@@ -17,16 +17,32 @@ export function inventoryService(deps: ServiceDeps) {
 
   async function ensureUnique(kind: 'node' | 'deployment', name: string) {
     const taken = kind === 'node' ? await store.nodes.find(name) : await store.deployments.find(name);
-    if (taken) throw new AppError('ERR_NAME_TAKEN', `a ${kind} named "${name}" already exists (id ${taken.id}); choose another name`);
+    if (taken)
+      throw new AppError(
+        'ERR_NAME_TAKEN',
+        `a ${kind} named "${name}" already exists (id ${taken.id}); choose another name`,
+      );
   }
 
-  async function createDeploymentRow(name: string, description: string, parentId: number | null, system: boolean, actor: Actor) {
+  async function createDeploymentRow(
+    name: string,
+    description: string,
+    parentId: number | null,
+    system: boolean,
+    actor: Actor,
+  ) {
     const now = deps.now();
-    const d = await store.deployments.create({ name, description, parentId, system, state: system ? 'committed' : 'proposed' }, now);
+    const d = await store.deployments.create(
+      { name, description, parentId, system, state: system ? 'committed' : 'proposed' },
+      now,
+    );
     await store.nodes.create({ name: serviceNodeName(name), deploymentId: d.id, system: true, alive: true }, now);
     const svc = await store.nodes.get(serviceNodeName(name));
     await store.nodes.update(svc.id, { state: 'committed' }, now);
-    await store.events.append([{ actor, type: 'deployment.create', objectType: 'deployment', objectId: d.id, data: { name } }], now);
+    await store.events.append(
+      [{ actor, type: 'deployment.create', objectType: 'deployment', objectId: d.id, data: { name } }],
+      now,
+    );
     return d;
   }
 
@@ -35,7 +51,13 @@ export function inventoryService(deps: ServiceDeps) {
     const existing = await store.deployments.find(systemDeployment);
     if (existing) return existing;
     try {
-      return await createDeploymentRow(systemDeployment, 'The root deployment; new nodes start here.', null, true, actor);
+      return await createDeploymentRow(
+        systemDeployment,
+        'The root deployment; new nodes start here.',
+        null,
+        true,
+        actor,
+      );
     } catch (err) {
       const raced = await store.deployments.find(systemDeployment);
       if (raced) return raced;
@@ -43,19 +65,28 @@ export function inventoryService(deps: ServiceDeps) {
     }
   }
 
-  async function createDeployment(input: { name: string; description?: string; parent?: string | number }, actor: Actor) {
+  async function createDeployment(
+    input: { name: string; description?: string; parent?: string | number },
+    actor: Actor,
+  ) {
     await ensureUnique('deployment', input.name);
     const parent = await store.deployments.get(input.parent ?? systemDeployment);
     return createDeploymentRow(input.name, input.description ?? '', parent.id, false, actor);
   }
 
-  async function createNode(input: Omit<NewNode, 'deploymentId' | 'system'> & { deployment?: string | number }, actor: Actor) {
+  async function createNode(
+    input: Omit<NewNode, 'deploymentId' | 'system'> & { deployment?: string | number },
+    actor: Actor,
+  ) {
     await ensureUnique('node', input.name);
     const { deployment, ...rest } = input;
     const d = await store.deployments.get(deployment ?? systemDeployment);
     const now = deps.now();
     const node = await store.nodes.create({ ...rest, deploymentId: d.id }, now);
-    await store.events.append([{ actor, type: 'node.create', objectType: 'node', objectId: node.id, data: { name: node.name } }], now);
+    await store.events.append(
+      [{ actor, type: 'node.create', objectType: 'node', objectId: node.id, data: { name: node.name } }],
+      now,
+    );
     return node;
   }
 

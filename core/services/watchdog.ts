@@ -14,10 +14,19 @@ export interface WaitingNodeRole {
 }
 
 export function watchdogService(deps: ServiceDeps) {
-  async function waiting(filter: { deploymentId?: number; nodeId?: number } = {}, limit = 1000): Promise<WaitingNodeRole[]> {
+  async function waiting(
+    filter: { deploymentId?: number; nodeId?: number } = {},
+    limit = 1000,
+  ): Promise<WaitingNodeRole[]> {
     const now = deps.now();
     const facts = await deps.store.watchdog.waiting(filter, limit);
-    return facts.map((f) => ({ nodeRoleId: f.id, node: f.node, role: f.role, state: f.state, reasons: explainWaiting(f, now) }));
+    return facts.map((f) => ({
+      nodeRoleId: f.id,
+      node: f.node,
+      role: f.role,
+      state: f.state,
+      reasons: explainWaiting(f, now),
+    }));
   }
   return { waiting };
 }

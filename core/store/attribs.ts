@@ -46,16 +46,28 @@ export function attribsRepo(prisma: Prisma) {
     });
     const changed: CommittedValue[] = [];
     for (const r of rows) {
-      await prisma.attribValue.update({ where: { id: r.id }, data: { committed: r.proposed, proposed: null, updatedAt: big(now) } });
+      await prisma.attribValue.update({
+        where: { id: r.id },
+        data: { committed: r.proposed, proposed: null, updatedAt: big(now) },
+      });
       if (r.committed !== r.proposed) {
-        changed.push({ attrib: r.attrib.name, scope: r.scope as AttribScope, targetId: r.targetId, value: parseJson(r.proposed, null) });
+        changed.push({
+          attrib: r.attrib.name,
+          scope: r.scope as AttribScope,
+          targetId: r.targetId,
+          value: parseJson(r.proposed, null),
+        });
       }
     }
     return changed;
   }
 
   /** Committed values at any of the given targets, for resolving many node-roles at once. */
-  async function committedFor(t: { deploymentIds: number[]; nodeIds: number[]; nodeRoleIds: number[] }): Promise<CommittedValue[]> {
+  async function committedFor(t: {
+    deploymentIds: number[];
+    nodeIds: number[];
+    nodeRoleIds: number[];
+  }): Promise<CommittedValue[]> {
     // NOTE: SQLite caps bound parameters per statement; large target lists are read in slices.
     const slice = 300;
     if (t.nodeIds.length > slice || t.nodeRoleIds.length > slice || t.deploymentIds.length > slice) {
@@ -63,7 +75,13 @@ export function attribsRepo(prisma: Prisma) {
       const n = Math.max(t.nodeIds.length, t.nodeRoleIds.length, t.deploymentIds.length);
       for (let i = 0; i < n; i += slice) {
         const part = (ids: number[]) => ids.slice(i, i + slice);
-        out.push(...(await committedFor({ deploymentIds: part(t.deploymentIds), nodeIds: part(t.nodeIds), nodeRoleIds: part(t.nodeRoleIds) })));
+        out.push(
+          ...(await committedFor({
+            deploymentIds: part(t.deploymentIds),
+            nodeIds: part(t.nodeIds),
+            nodeRoleIds: part(t.nodeRoleIds),
+          })),
+        );
       }
       return out;
     }
@@ -77,11 +95,20 @@ export function attribsRepo(prisma: Prisma) {
       where: { OR: or, committed: { not: null } },
       include: { attrib: { select: { name: true } } },
     });
-    return rows.map((r) => ({ attrib: r.attrib.name, scope: r.scope as AttribScope, targetId: r.targetId, value: parseJson(r.committed, null) }));
+    return rows.map((r) => ({
+      attrib: r.attrib.name,
+      scope: r.scope as AttribScope,
+      targetId: r.targetId,
+      value: parseJson(r.committed, null),
+    }));
   }
 
   async function list(scope: AttribScope, targetId: number): Promise<AttribValueRecord[]> {
-    const rows = await prisma.attribValue.findMany({ where: { scope, targetId }, include: { attrib: { select: { name: true } } }, orderBy: { id: 'asc' } });
+    const rows = await prisma.attribValue.findMany({
+      where: { scope, targetId },
+      include: { attrib: { select: { name: true } } },
+      orderBy: { id: 'asc' },
+    });
     return rows.map((r) => ({
       attrib: r.attrib.name,
       scope: r.scope as AttribScope,

@@ -41,7 +41,11 @@ export function catalogRepo(prisma: Prisma) {
     const barclampIds = new Map<string, number>();
     for (const p of input.plugins) {
       const data = { kind: p.kind, version: p.version, description: p.description, updatedAt: big(now) };
-      const row = await prisma.barclamp.upsert({ where: { name: p.name }, create: { name: p.name, ...data }, update: data });
+      const row = await prisma.barclamp.upsert({
+        where: { name: p.name },
+        create: { name: p.name, ...data },
+        update: data,
+      });
       barclampIds.set(p.name, row.id);
     }
     const roleIds = new Map<string, number>();
@@ -53,7 +57,11 @@ export function catalogRepo(prisma: Prisma) {
         jig: r.jig,
         cohort: r.cohort,
       };
-      const row = await prisma.role.upsert({ where: { name: r.name }, create: { name: r.name, ...data }, update: data });
+      const row = await prisma.role.upsert({
+        where: { name: r.name },
+        create: { name: r.name, ...data },
+        update: data,
+      });
       roleIds.set(r.name, row.id);
     }
     const attribIds = new Map<string, number>();
@@ -65,7 +73,11 @@ export function catalogRepo(prisma: Prisma) {
         defaultValue: a.hasDefault ? JSON.stringify(a.default) : null,
         secret: a.secret,
       };
-      const row = await prisma.attribDef.upsert({ where: { name: a.name }, create: { name: a.name, ...data }, update: data });
+      const row = await prisma.attribDef.upsert({
+        where: { name: a.name },
+        create: { name: a.name, ...data },
+        update: data,
+      });
       attribIds.set(a.name, row.id);
     }
     const ids = [...roleIds.values()];
@@ -74,13 +86,19 @@ export function catalogRepo(prisma: Prisma) {
       prisma.rolePrecede.deleteMany({ where: { roleId: { in: ids } } }),
       prisma.roleWant.deleteMany({ where: { roleId: { in: ids } } }),
       prisma.roleRequire.createMany({
-        data: input.roles.flatMap((r) => r.requires.map((q) => ({ roleId: roleIds.get(r.name)!, requiredRoleId: roleIds.get(q)! }))),
+        data: input.roles.flatMap((r) =>
+          r.requires.map((q) => ({ roleId: roleIds.get(r.name)!, requiredRoleId: roleIds.get(q)! })),
+        ),
       }),
       prisma.rolePrecede.createMany({
-        data: input.roles.flatMap((r) => r.precedes.map((q) => ({ roleId: roleIds.get(r.name)!, precededRoleId: roleIds.get(q)! }))),
+        data: input.roles.flatMap((r) =>
+          r.precedes.map((q) => ({ roleId: roleIds.get(r.name)!, precededRoleId: roleIds.get(q)! })),
+        ),
       }),
       prisma.roleWant.createMany({
-        data: input.roles.flatMap((r) => r.wants.map((w) => ({ roleId: roleIds.get(r.name)!, attribId: attribIds.get(w)! }))),
+        data: input.roles.flatMap((r) =>
+          r.wants.map((w) => ({ roleId: roleIds.get(r.name)!, attribId: attribIds.get(w)! })),
+        ),
       }),
     ]);
     return { roleIds, attribIds };
@@ -91,7 +109,10 @@ export function catalogRepo(prisma: Prisma) {
       prisma.role.findMany({ select: { id: true, name: true } }),
       prisma.attribDef.findMany({ select: { id: true, name: true } }),
     ]);
-    return { roleIds: new Map(roles.map((r) => [r.name, r.id])), attribIds: new Map(attribs.map((a) => [a.name, a.id])) };
+    return {
+      roleIds: new Map(roles.map((r) => [r.name, r.id])),
+      attribIds: new Map(attribs.map((a) => [a.name, a.id])),
+    };
   }
 
   return { sync, ids };

@@ -5,7 +5,7 @@
  * NOTE: both generated clients expose the same model API (one models.prisma), so the SQLite client's
  * type stands for both; dialect differences live in sql.ts.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -25,9 +25,29 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Creates a directory and its missing parents. NOTE: fs.mkdirSync(…, {recursive: true}) never returns
+ * on a path under /proc (it retries ENOENT forever, measured on Node 20); this walks the path once and
+ * fails with a message naming the directory.
+ */
+function ensureDir(dir: string): void {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  let current: string = path.sep;
+  for (const part of parts) {
+    current = path.join(current, part);
+    try {
+      mkdirSync(current);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && statSync(current).isDirectory()) continue;
+      throw new Error(`cannot create the data directory ${dir} (${code} at ${current}): set ANNEAL_DATA_DIR to a writable directory`);
+    }
+  }
+}
+
 function adapterFactory(target: DatabaseTarget): SqlMigrationAwareDriverAdapterFactory {
   if (target.engine === 'postgresql') return new PrismaPg({ connectionString: target.url, max: 10 });
-  if (target.url !== ':memory:') mkdirSync(path.dirname(path.resolve(target.url)), { recursive: true });
+  if (target.url !== ':memory:') ensureDir(path.dirname(path.resolve(target.url)));
   // NOTE: `timeout` is SQLite's busy timeout; writers from several processes wait instead of failing.
   return new PrismaBetterSqlite3({ url: target.url, timeout: 15_000 });
 }

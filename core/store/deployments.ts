@@ -55,7 +55,10 @@ export function deploymentsRepo(prisma: Prisma) {
   }
 
   async function roles(deploymentId: number): Promise<string[]> {
-    const rows = await prisma.deploymentRole.findMany({ where: { deploymentId }, include: { role: { select: { name: true } } } });
+    const rows = await prisma.deploymentRole.findMany({
+      where: { deploymentId },
+      include: { role: { select: { name: true } } },
+    });
     return rows.map((r) => r.role.name).sort();
   }
 

@@ -43,7 +43,9 @@ export function nodeRolesRepo(prisma: Prisma) {
   }
 
   async function ids(filter: NodeRoleFilter = {}): Promise<number[]> {
-    return (await prisma.nodeRole.findMany({ where: filter, select: { id: true }, orderBy: { id: 'asc' } })).map((r) => r.id);
+    return (await prisma.nodeRole.findMany({ where: filter, select: { id: true }, orderBy: { id: 'asc' } })).map(
+      (r) => r.id,
+    );
   }
 
   async function count(filter: NodeRoleFilter = {}): Promise<number> {
@@ -56,15 +58,28 @@ export function nodeRolesRepo(prisma: Prisma) {
   }
 
   async function findByRoleNode(roleId: number, nodeId: number) {
-    return prisma.nodeRole.findUnique({ where: { roleId_nodeId: { roleId, nodeId } }, select: { id: true, cohort: true, deploymentId: true } });
+    return prisma.nodeRole.findUnique({
+      where: { roleId_nodeId: { roleId, nodeId } },
+      select: { id: true, cohort: true, deploymentId: true },
+    });
   }
 
   async function listByRole(deploymentId: number, roleId: number) {
-    return prisma.nodeRole.findMany({ where: { deploymentId, roleId }, select: { id: true, cohort: true, nodeId: true }, orderBy: { id: 'asc' } });
+    return prisma.nodeRole.findMany({
+      where: { deploymentId, roleId },
+      select: { id: true, cohort: true, nodeId: true },
+      orderBy: { id: 'asc' },
+    });
   }
 
-  async function insert(nr: { deploymentId: number; roleId: number; nodeId: number; cohort: number }, now: number): Promise<number> {
-    const row = await prisma.nodeRole.create({ data: { ...nr, state: 'proposed', updatedAt: big(now) }, select: { id: true } });
+  async function insert(
+    nr: { deploymentId: number; roleId: number; nodeId: number; cohort: number },
+    now: number,
+  ): Promise<number> {
+    const row = await prisma.nodeRole.create({
+      data: { ...nr, state: 'proposed', updatedAt: big(now) },
+      select: { id: true },
+    });
     return row.id;
   }
 
@@ -80,7 +95,10 @@ export function nodeRolesRepo(prisma: Prisma) {
   }
 
   async function childrenOf(parentIds: number[]) {
-    return prisma.nodeRoleEdge.findMany({ where: { parentId: { in: parentIds } }, select: { parentId: true, childId: true } });
+    return prisma.nodeRoleEdge.findMany({
+      where: { parentId: { in: parentIds } },
+      select: { parentId: true, childId: true },
+    });
   }
 
   async function parentsOf(childIds: number[]) {
@@ -93,7 +111,9 @@ export function nodeRolesRepo(prisma: Prisma) {
 
   /** proposed → blocked, then → todo where every parent is active. Returns how many were committed. */
   async function commitProposed(scope: { deploymentId?: number; nodeId?: number }, now: number): Promise<number> {
-    const ids = (await prisma.nodeRole.findMany({ where: { ...scope, state: 'proposed' }, select: { id: true } })).map((r) => r.id);
+    const ids = (await prisma.nodeRole.findMany({ where: { ...scope, state: 'proposed' }, select: { id: true } })).map(
+      (r) => r.id,
+    );
     if (ids.length === 0) return 0;
     await prisma.$transaction([
       prisma.nodeRole.updateMany({ where: { id: { in: ids } }, data: { state: 'blocked', updatedAt: big(now) } }),
@@ -113,9 +133,18 @@ export function nodeRolesRepo(prisma: Prisma) {
     if (ids.length === 0) return;
     const idle = { id: { in: ids }, state: { in: ['active', 'error', 'todo', 'blocked'] } };
     await prisma.$transaction([
-      prisma.nodeRole.updateMany({ where: { id: { in: ids }, state: { not: 'proposed' } }, data: { generation: { increment: 1 }, updatedAt: big(now) } }),
-      prisma.nodeRole.updateMany({ where: { ...idle, ...parentsActive }, data: { state: 'todo', attempts: 0, nextRunAt: big(now) } }),
-      prisma.nodeRole.updateMany({ where: { ...idle, ...someParentNotActive }, data: { state: 'blocked', attempts: 0 } }),
+      prisma.nodeRole.updateMany({
+        where: { id: { in: ids }, state: { not: 'proposed' } },
+        data: { generation: { increment: 1 }, updatedAt: big(now) },
+      }),
+      prisma.nodeRole.updateMany({
+        where: { ...idle, ...parentsActive },
+        data: { state: 'todo', attempts: 0, nextRunAt: big(now) },
+      }),
+      prisma.nodeRole.updateMany({
+        where: { ...idle, ...someParentNotActive },
+        data: { state: 'blocked', attempts: 0 },
+      }),
     ]);
   }
 
@@ -134,5 +163,21 @@ export function nodeRolesRepo(prisma: Prisma) {
     return toTodo.count + toBlocked.count === 1;
   }
 
-  return { find, get, list, ids, count, countByState, findByRoleNode, listByRole, insert, addEdges, childrenOf, parentsOf, commitProposed, bump, retry };
+  return {
+    find,
+    get,
+    list,
+    ids,
+    count,
+    countByState,
+    findByRoleNode,
+    listByRole,
+    insert,
+    addEdges,
+    childrenOf,
+    parentsOf,
+    commitProposed,
+    bump,
+    retry,
+  };
 }

@@ -17,7 +17,9 @@ export interface NewNode {
   facts?: Record<string, unknown>;
 }
 
-export type NodePatch = Partial<Pick<NodeRecord, 'description' | 'alive' | 'available' | 'bmcAddress' | 'macs' | 'facts' | 'state'>>;
+export type NodePatch = Partial<
+  Pick<NodeRecord, 'description' | 'alive' | 'available' | 'bmcAddress' | 'macs' | 'facts' | 'state'>
+>;
 
 export function nodesRepo(prisma: Prisma) {
   async function create(n: NewNode, now: number): Promise<NodeRecord> {
@@ -69,7 +71,12 @@ export function nodesRepo(prisma: Prisma) {
   }
 
   async function list(filter: { deploymentId?: number; system?: boolean } = {}, page = { offset: 0, limit: 1000 }) {
-    const rows = await prisma.node.findMany({ where: filter, orderBy: { id: 'asc' }, skip: page.offset, take: page.limit });
+    const rows = await prisma.node.findMany({
+      where: filter,
+      orderBy: { id: 'asc' },
+      skip: page.offset,
+      take: page.limit,
+    });
     return rows.map(nodeRecord);
   }
 

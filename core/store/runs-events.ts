@@ -13,8 +13,16 @@ export interface NewEvent {
 }
 
 export function runsRepo(prisma: Prisma) {
-  async function list(filter: { nodeRoleId?: number; status?: string } = {}, page = { offset: 0, limit: 1000 }): Promise<RunRecord[]> {
-    const rows = await prisma.run.findMany({ where: filter, orderBy: { id: 'asc' }, skip: page.offset, take: page.limit });
+  async function list(
+    filter: { nodeRoleId?: number; status?: string } = {},
+    page = { offset: 0, limit: 1000 },
+  ): Promise<RunRecord[]> {
+    const rows = await prisma.run.findMany({
+      where: filter,
+      orderBy: { id: 'asc' },
+      skip: page.offset,
+      take: page.limit,
+    });
     return rows.map(runRecord);
   }
 
@@ -30,7 +38,11 @@ export function runsRepo(prisma: Prisma) {
       select: { nodeRoleId: true, startedAt: true, endedAt: true, status: true, worker: true },
       orderBy: [{ nodeRoleId: 'asc' }, { startedAt: 'asc' }, { id: 'asc' }],
     });
-    return rows.map((r) => ({ ...r, startedAt: Number(r.startedAt), endedAt: r.endedAt === null ? null : Number(r.endedAt) }));
+    return rows.map((r) => ({
+      ...r,
+      startedAt: Number(r.startedAt),
+      endedAt: r.endedAt === null ? null : Number(r.endedAt),
+    }));
   }
 
   return { list, get, intervals };
@@ -51,7 +63,10 @@ export function eventsRepo(prisma: Prisma) {
     });
   }
 
-  async function list(filter: { afterId?: number; type?: string; objectType?: string; objectId?: number } = {}, limit = 1000): Promise<EventRecord[]> {
+  async function list(
+    filter: { afterId?: number; type?: string; objectType?: string; objectId?: number } = {},
+    limit = 1000,
+  ): Promise<EventRecord[]> {
     const rows = await prisma.event.findMany({
       where: {
         ...(filter.afterId !== undefined ? { id: { gt: filter.afterId } } : {}),

@@ -17,9 +17,11 @@ import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 type WasmModule = typeof import('@prisma/schema-engine-wasm');
 type WasmExports = Record<string, unknown>;
 /** The part of the WebAssembly global we use (its types ship with lib.dom, which this project omits). */
-const wasmApi = (globalThis as unknown as {
-  WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: WasmExports } }> };
-}).WebAssembly;
+const wasmApi = (
+  globalThis as unknown as {
+    WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: WasmExports } }> };
+  }
+).WebAssembly;
 let loaded: Promise<WasmModule> | undefined;
 
 /** Instantiates the wasm-bindgen "bundler" build by hand: Node 20 cannot import .wasm modules. */

@@ -13,10 +13,23 @@ export function seedRepo(prisma: Prisma) {
     const chunk = 2000;
     for (let i = 0; i < names.length; i += chunk) {
       await prisma.node.createMany({
-        data: names.slice(i, i + chunk).map((name) => ({ name, deploymentId, alive: true, state: 'committed', createdAt: big(now), updatedAt: big(now) })),
+        data: names
+          .slice(i, i + chunk)
+          .map((name) => ({
+            name,
+            deploymentId,
+            alive: true,
+            state: 'committed',
+            createdAt: big(now),
+            updatedAt: big(now),
+          })),
       });
     }
-    const rows = await prisma.node.findMany({ where: { deploymentId, system: false }, select: { id: true }, orderBy: { id: 'asc' } });
+    const rows = await prisma.node.findMany({
+      where: { deploymentId, system: false },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+    });
     return rows.map((r) => r.id);
   }
 
@@ -42,14 +55,24 @@ export function seedRepo(prisma: Prisma) {
         const byKey = new Map(rows.map((r) => [`${r.nodeId}:${r.cohort}`, r.id]));
         await tx.nodeRoleEdge.createMany({
           data: batch.flatMap((nodeId) =>
-            roleIds.slice(1).map((_, i) => ({ parentId: byKey.get(`${nodeId}:${i}`)!, childId: byKey.get(`${nodeId}:${i + 1}`)!, soft: false })),
+            roleIds
+              .slice(1)
+              .map((_, i) => ({
+                parentId: byKey.get(`${nodeId}:${i}`)!,
+                childId: byKey.get(`${nodeId}:${i + 1}`)!,
+                soft: false,
+              })),
           ),
         });
         created += rows.length;
       });
     }
     for (const roleId of roleIds) {
-      await prisma.deploymentRole.upsert({ where: { deploymentId_roleId: { deploymentId, roleId } }, create: { deploymentId, roleId }, update: {} });
+      await prisma.deploymentRole.upsert({
+        where: { deploymentId_roleId: { deploymentId, roleId } },
+        create: { deploymentId, roleId },
+        update: {},
+      });
     }
     return created;
   }

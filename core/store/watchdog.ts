@@ -4,7 +4,10 @@ import type { Prisma } from './db';
 import { num, numOrNull } from './codec';
 
 export function watchdogRepo(prisma: Prisma) {
-  async function waiting(filter: { deploymentId?: number; nodeId?: number }, limit: number): Promise<(WaitingFacts & { id: number })[]> {
+  async function waiting(
+    filter: { deploymentId?: number; nodeId?: number },
+    limit: number,
+  ): Promise<(WaitingFacts & { id: number })[]> {
     const rows = await prisma.nodeRole.findMany({
       where: { ...filter, state: { in: ['todo', 'blocked'] } },
       orderBy: [{ cohort: 'asc' }, { id: 'asc' }],
@@ -24,7 +27,9 @@ export function watchdogRepo(prisma: Prisma) {
           },
         },
         parentEdges: {
-          include: { parent: { select: { state: true, role: { select: { name: true } }, node: { select: { name: true } } } } },
+          include: {
+            parent: { select: { state: true, role: { select: { name: true } }, node: { select: { name: true } } } },
+          },
         },
       },
     });
@@ -43,7 +48,11 @@ export function watchdogRepo(prisma: Prisma) {
         leaseOwner: r.node.leaseOwner,
         leaseUntil: numOrNull(r.node.leaseUntil),
       },
-      parents: r.parentEdges.map((e) => ({ role: e.parent.role.name, node: e.parent.node.name, state: e.parent.state })),
+      parents: r.parentEdges.map((e) => ({
+        role: e.parent.role.name,
+        node: e.parent.node.name,
+        state: e.parent.state,
+      })),
       busyWith: r.node.nodeRoles[0]?.role.name ?? null,
     }));
   }
