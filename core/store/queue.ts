@@ -199,16 +199,17 @@ export function queueRepo(prisma: Prisma) {
       for (const [generation, group] of byGen) {
         const plain = group.filter((c) => c.kind === 'active' && !c.wall);
         const withWall = group.filter((c) => c.kind === 'active' && c.wall);
+        const activated = {
+          ...release,
+          state: 'active',
+          observedGeneration: generation,
+          attempts: 0,
+          lastError: null,
+          runCount: { increment: 1 },
+        };
         const done = await tx.nodeRole.updateManyAndReturn({
           where: { id: { in: plain.map((c) => c.claim.id) }, generation, ...owned },
-          data: {
-            ...release,
-            state: 'active',
-            observedGeneration: generation,
-            attempts: 0,
-            lastError: null,
-            runCount: { increment: 1 },
-          },
+          data: activated,
           select: { id: true },
         });
         for (const d of done) record(d.id, 'active');
@@ -216,15 +217,7 @@ export function queueRepo(prisma: Prisma) {
           if (c.kind !== 'active') continue;
           const n = await tx.nodeRole.updateMany({
             where: { id: c.claim.id, generation, ...owned },
-            data: {
-              ...release,
-              state: 'active',
-              observedGeneration: generation,
-              attempts: 0,
-              lastError: null,
-              runCount: { increment: 1 },
-              wall: JSON.stringify(c.wall),
-            },
+            data: { ...activated, wall: JSON.stringify(c.wall) },
           });
           if (n.count === 1) record(c.claim.id, 'active');
         }

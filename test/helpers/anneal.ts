@@ -13,10 +13,21 @@ export interface TestAnneal extends Anneal {
 
 export async function startTestAnneal(
   engine: Engine,
-  opts: { leaseMs?: number; maxConcurrent?: number; localEnv?: Record<string, string | undefined>; now?: () => number } = {},
+  opts: {
+    leaseMs?: number;
+    maxConcurrent?: number;
+    localEnv?: Record<string, string | undefined>;
+    now?: () => number;
+  } = {},
 ): Promise<TestAnneal> {
   const db = await freshDatabase(engine);
-  const config = { ...loadConfig({}), database: db.target, fixtures: ['test'], leaseMs: opts.leaseMs ?? 30_000, maxConcurrent: opts.maxConcurrent ?? 64 };
+  const config = {
+    ...loadConfig({}),
+    database: db.target,
+    fixtures: ['test'],
+    leaseMs: opts.leaseMs ?? 30_000,
+    maxConcurrent: opts.maxConcurrent ?? 64,
+  };
   const anneal = await boot(config, { log: silentLogger, localEnv: opts.localEnv, now: opts.now });
   return {
     ...anneal,

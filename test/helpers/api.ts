@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../core/api/app';
 import type { Engine } from '../../core/store/engine';
 import { startTestAnneal, type TestAnneal } from './anneal';
+import { engines, requireEngine } from './engines';
 
 /** The fixed clock of every API test, in ms since the epoch. */
 export const NOW = 1_700_000_000_000;
@@ -67,4 +68,30 @@ export async function startTestApi(
       await anneal.dispose();
     },
   };
+}
+
+/**
+ * One suite per engine, each test on a fresh anneal + API; `api()` returns the current test's API.
+ * Skips (or fails in CI) an engine that is not available, as requireEngine does.
+ */
+export function describeApi(title: string, body: (api: () => TestApi, engine: Engine) => void): void {
+  for (const engine of engines) {
+    describe(`[${engine}] ${title}`, function () {
+      let current: TestApi | undefined;
+      before(async function () {
+        await requireEngine(this, engine);
+      });
+      beforeEach(async () => {
+        current = await startTestApi(engine);
+      });
+      afterEach(async () => {
+        await current?.close();
+        current = undefined;
+      });
+      body(() => {
+        if (!current) throw new Error('api() is only available inside a test');
+        return current;
+      }, engine);
+    });
+  }
 }

@@ -56,7 +56,10 @@ function withDatabase(url: string, db: string): string {
 export async function freshDatabase(engine: Engine): Promise<TestDatabase> {
   if (engine === 'sqlite') {
     const dir = mkdtempSync(path.join(tmpdir(), 'anneal-test-'));
-    return { target: { engine, url: path.join(dir, 'anneal.db') }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      target: { engine, url: path.join(dir, 'anneal.db') },
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const name = `anneal_t_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: postgresAdminUrl });

@@ -20,7 +20,9 @@ describe('store/schema: models, per-engine schemas and migrations agree', () => 
     for (const engine of schemas.engines) {
       expect(readFileSync(schemas.schemaPath(engine), 'utf8'), engine).to.equal(schemas.schemaText(engine));
     }
-    const bodies = schemas.engines.map((e) => readFileSync(schemas.schemaPath(e), 'utf8').slice(schemas.header(e).length));
+    const bodies = schemas.engines.map((e) =>
+      readFileSync(schemas.schemaPath(e), 'utf8').slice(schemas.header(e).length),
+    );
     expect(bodies[0]).to.equal(bodies[1]);
   });
 
@@ -29,10 +31,21 @@ describe('store/schema: models, per-engine schemas and migrations agree', () => 
     const models = readFileSync(path.join(prismaDir, 'models.prisma'), 'utf8');
     const migrated = readFileSync(path.join(prismaDir, 'migrated-models.prisma'), 'utf8');
     const files = (text: string) => ({ files: [{ path: 'schema.prisma', content: schemas.header('sqlite') + text }] });
-    const diff = await withSchemaEngine(new PrismaBetterSqlite3({ url: ':memory:' }), schemas.header('sqlite') + models, (se) =>
-      se.diff({ from: { tag: 'schemaDatamodel', ...files(migrated) }, to: { tag: 'schemaDatamodel', ...files(models) }, script: true, exitCode: null, filters: noFilters }),
+    const diff = await withSchemaEngine(
+      new PrismaBetterSqlite3({ url: ':memory:' }),
+      schemas.header('sqlite') + models,
+      (se) =>
+        se.diff({
+          from: { tag: 'schemaDatamodel', ...files(migrated) },
+          to: { tag: 'schemaDatamodel', ...files(models) },
+          script: true,
+          exitCode: null,
+          filters: noFilters,
+        }),
     );
-    expect((diff.stdout ?? '').trim(), 'run `npm run db:migration -- <name>`').to.match(/^(-- This is an empty migration\.)?$/);
+    expect((diff.stdout ?? '').trim(), 'run `npm run db:migration -- <name>`').to.match(
+      /^(-- This is an empty migration\.)?$/,
+    );
   });
 
   for (const engine of engines) {

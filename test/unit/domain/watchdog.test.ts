@@ -43,6 +43,8 @@ describe('domain/watchdog explainWaiting', () => {
   });
 
   it('says when nothing blocks a todo node-role, so no annealer is claiming it', () => {
-    expect(explainWaiting(base, 1_000)).to.deep.equal(['runnable but not claimed: is an annealer running (ANNEAL_ANNEALER=on)?']);
+    expect(explainWaiting(base, 1_000)).to.deep.equal([
+      'runnable but not claimed: is an annealer running (ANNEAL_ANNEALER=on)?',
+    ]);
   });
 });
