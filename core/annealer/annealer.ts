@@ -172,19 +172,22 @@ export class Annealer {
       if (now - this.lastHeartbeat > this.leaseMs / 3) await this.heartbeat();
       if (now - this.lastWatchdog > this.watchdogMs) await this.watchdog();
       const room = this.maxConcurrent - this.inFlight.size;
-      let fullBatch = false;
+      let again = false;
       if (room > 0) {
         const want = Math.min(room, this.batchSize);
         const candidates = await this.store.queue.findRunnable(now, want);
         if (candidates.length) {
-          const claimed = await this.store.queue.claim(candidates, this.workerId, now, this.leaseMs);
+          const claimed = await this.store.queue.claim(candidates, this.workerId, this.now(), this.leaseMs);
           if (claimed.length) await this.dispatch(claimed);
-          fullBatch = candidates.length === want && claimed.length > 0;
+          // A full batch means more is probably waiting. Losing every candidate means another worker
+          // won them: look again at once, after a short random pause so workers fall out of step.
+          if (claimed.length === 0) await new Promise((r) => setTimeout(r, 5 + this.random() * 20));
+          again = candidates.length === want || claimed.length === 0;
         }
       }
-      // A full batch means more is probably waiting: go again. Otherwise wait for a completion, a
-      // wake-up or the poll, so results accumulate into batches instead of one query per node-role.
-      if (!fullBatch && !this.woken && this.running) await this.idle();
+      // Otherwise wait for a completion, a wake-up or the poll, so results accumulate into batches
+      // instead of one query per node-role.
+      if (!again && !this.woken && this.running) await this.idle();
     }
   }
 
@@ -204,6 +207,9 @@ export class Annealer {
 
   private async recover(): Promise<void> {
     this.lastRecovery = this.now();
+    const stranded = await this.store.queue.wakeStranded(this.now());
+    if (stranded.length)
+      this.log.warn({ nodeRoleIds: stranded }, 'blocked node-roles with every parent active were woken');
     const recovered = await this.store.queue.recoverExpired(this.now());
     if (recovered.length) {
       this.log.warn(

@@ -13,6 +13,8 @@ import type { Actor, ServiceDeps } from './deps';
 export function changesService(deps: ServiceDeps) {
   const { store, registry } = deps;
 
+  const rerunnable = new Set(['active', 'error', 'transition']);
+
   /** Node-roles whose role wants a changed attrib within the changed value's scope. */
   async function impacted(changes: CommittedValue[]): Promise<number[]> {
     const ids = new Set<number>();
@@ -22,7 +24,9 @@ export function changesService(deps: ServiceDeps) {
       const scope =
         c.scope === 'deployment' ? { deploymentId: c.targetId } : c.scope === 'node' ? { nodeId: c.targetId } : null;
       const candidates = scope ? await store.nodeRoles.list(scope) : [await store.nodeRoles.get(c.targetId)];
-      for (const nr of candidates) if (roles.includes(nr.role) && nr.state !== 'proposed') ids.add(nr.id);
+      // Only node-roles that ran (or are running) need to run again; todo and blocked ones will read
+      // the new value when they run, and bumping them would run them twice.
+      for (const nr of candidates) if (roles.includes(nr.role) && rerunnable.has(nr.state)) ids.add(nr.id);
     }
     return [...ids];
   }

@@ -1,11 +1,17 @@
 /**
  * Mirrors the validated plugin registry into the database at boot (barclamps, roles and their
  * requires/precedes/wants edges, attrib definitions) so the API and SQL queries can see them.
- * Idempotent; safe to run from several processes at once (upserts by unique name). Roles and attribs
- * that no plugin declares any more are left in place (existing node-roles may reference them).
+ * Idempotent, and safe from several processes starting at once: the whole sync is one transaction,
+ * serialized by an advisory lock on PostgreSQL (SQLite serializes writers). Roles and attribs that no
+ * plugin declares any more are left in place (existing node-roles may reference them).
  */
 import type { Prisma } from './db';
+import type { Engine } from './engine';
 import { big } from './codec';
+
+type Tx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
+/** Arbitrary constant naming anneal's catalog-sync advisory lock on PostgreSQL. */
+const catalogLockKey = 7_302_541;
 
 export interface CatalogInput {
   plugins: readonly { name: string; kind: string; version: string; description: string }[];
@@ -36,8 +42,18 @@ export interface CatalogIds {
   attribIds: Map<string, number>;
 }
 
-export function catalogRepo(prisma: Prisma) {
+export function catalogRepo(prisma: Prisma, engine: Engine) {
   async function sync(input: CatalogInput, now: number): Promise<CatalogIds> {
+    return prisma.$transaction(
+      async (tx) => {
+        if (engine === 'postgresql') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${catalogLockKey})`);
+        return syncIn(tx, input, now);
+      },
+      { timeout: 60_000, maxWait: 60_000 },
+    );
+  }
+
+  async function syncIn(prisma: Tx, input: CatalogInput, now: number): Promise<CatalogIds> {
     const barclampIds = new Map<string, number>();
     for (const p of input.plugins) {
       const data = { kind: p.kind, version: p.version, description: p.description, updatedAt: big(now) };
@@ -81,26 +97,24 @@ export function catalogRepo(prisma: Prisma) {
       attribIds.set(a.name, row.id);
     }
     const ids = [...roleIds.values()];
-    await prisma.$transaction([
-      prisma.roleRequire.deleteMany({ where: { roleId: { in: ids } } }),
-      prisma.rolePrecede.deleteMany({ where: { roleId: { in: ids } } }),
-      prisma.roleWant.deleteMany({ where: { roleId: { in: ids } } }),
-      prisma.roleRequire.createMany({
-        data: input.roles.flatMap((r) =>
-          r.requires.map((q) => ({ roleId: roleIds.get(r.name)!, requiredRoleId: roleIds.get(q)! })),
-        ),
-      }),
-      prisma.rolePrecede.createMany({
-        data: input.roles.flatMap((r) =>
-          r.precedes.map((q) => ({ roleId: roleIds.get(r.name)!, precededRoleId: roleIds.get(q)! })),
-        ),
-      }),
-      prisma.roleWant.createMany({
-        data: input.roles.flatMap((r) =>
-          r.wants.map((w) => ({ roleId: roleIds.get(r.name)!, attribId: attribIds.get(w)! })),
-        ),
-      }),
-    ]);
+    await prisma.roleRequire.deleteMany({ where: { roleId: { in: ids } } });
+    await prisma.rolePrecede.deleteMany({ where: { roleId: { in: ids } } });
+    await prisma.roleWant.deleteMany({ where: { roleId: { in: ids } } });
+    await prisma.roleRequire.createMany({
+      data: input.roles.flatMap((r) =>
+        r.requires.map((q) => ({ roleId: roleIds.get(r.name)!, requiredRoleId: roleIds.get(q)! })),
+      ),
+    });
+    await prisma.rolePrecede.createMany({
+      data: input.roles.flatMap((r) =>
+        r.precedes.map((q) => ({ roleId: roleIds.get(r.name)!, precededRoleId: roleIds.get(q)! })),
+      ),
+    });
+    await prisma.roleWant.createMany({
+      data: input.roles.flatMap((r) =>
+        r.wants.map((w) => ({ roleId: roleIds.get(r.name)!, attribId: attribIds.get(w)! })),
+      ),
+    });
     return { roleIds, attribIds };
   }
 

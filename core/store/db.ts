@@ -40,7 +40,9 @@ function ensureDir(dir: string): void {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' && statSync(current).isDirectory()) continue;
-      throw new Error(`cannot create the data directory ${dir} (${code} at ${current}): set ANNEAL_DATA_DIR to a writable directory`);
+      throw new Error(
+        `cannot create the data directory ${dir} (${code} at ${current}): set ANNEAL_DATA_DIR to a writable directory`,
+      );
     }
   }
 }

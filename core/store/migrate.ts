@@ -46,7 +46,32 @@ export async function schemaText(engine: Engine): Promise<string> {
   return readFile(path.join(prismaDir, engine, 'schema.prisma'), 'utf8');
 }
 
-/** Returns the names of the migrations applied by this call (empty when the database was current). */
+/**
+ * Names of migrations recorded as finished, read over a plain connection. Empty when the database is
+ * new (no `_prisma_migrations` table yet).
+ */
+async function finishedMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<Set<string>> {
+  const conn = await adapterFactory.connect();
+  try {
+    const result = await conn.queryRaw({
+      sql: 'SELECT "migration_name" FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL',
+      args: [],
+      argTypes: [],
+    });
+    return new Set(result.rows.map((r) => String(r[0])));
+  } catch {
+    return new Set();
+  } finally {
+    await conn.dispose();
+  }
+}
+
+/**
+ * Returns the names of the migrations applied by this call (empty when the database was current).
+ * NOTE: the schema engine opens SQLite in exclusive locking mode, which fails while any other
+ * connection (a running server, the CLI) has the file open; it is only started when a migration is
+ * actually pending.
+ */
 export async function applyMigrations(
   engine: Engine,
   adapterFactory: SqlMigrationAwareDriverAdapterFactory,
@@ -55,6 +80,8 @@ export async function applyMigrations(
   if (migrationsList.migrationDirectories.length === 0) {
     throw new Error(`no migrations found under ${migrationsDir(engine)}`);
   }
+  const finished = await finishedMigrations(adapterFactory);
+  if (migrationsList.migrationDirectories.every((d) => finished.has(d.path))) return [];
   return withSchemaEngine(adapterFactory, await schemaText(engine), async (schemaEngine) => {
     const out = await schemaEngine.applyMigrations({ migrationsList, filters: noFilters });
     return out.appliedMigrationNames;

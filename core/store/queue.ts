@@ -9,6 +9,7 @@
  * waiting, so two claimers cannot both win; on SQLite writers are serialized by the database lock.
  */
 import type { Prisma } from './db';
+import type { Engine } from './engine';
 import { big, num } from './codec';
 
 export interface RunnableCandidate {
@@ -48,7 +49,13 @@ type Tx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
 
 const leaseFree = (now: number) => ({ OR: [{ leaseUntil: null }, { leaseUntil: { lt: big(now) } }] });
 
-export function queueRepo(prisma: Prisma) {
+/** Integer ids for hand-written SQL; anything else is a bug upstream. */
+function idList(ids: number[]): string {
+  if (!ids.every(Number.isSafeInteger)) throw new Error(`non-integer ids ${JSON.stringify(ids.slice(0, 5))}`);
+  return ids.join(', ');
+}
+
+export function queueRepo(prisma: Prisma, engine: Engine) {
   /**
    * Node-roles that may run now: todo and due, committed deployment and node, node alive and
    * available and not leased (a node this worker is busy with is leased too), no node-role of the
@@ -273,12 +280,24 @@ export function queueRepo(prisma: Prisma) {
     return result;
   }
 
-  /** Blocked children of `parentIds` whose parents are now all active become todo. */
+  /**
+   * Blocked children of `parentIds` whose parents are now all active become todo.
+   *
+   * NOTE(concurrency): on PostgreSQL two transactions completing a child's last two parents could each
+   * still see the other parent in transition (READ COMMITTED) and neither wake the child. Locking the
+   * children first (in id order, so no deadlock) serializes them: the second waits for the first to
+   * commit and its UPDATE then sees both parents active. SQLite serializes writers already.
+   */
   async function wakeChildren(tx: Tx, parentIds: number[], now: number): Promise<number> {
     if (parentIds.length === 0) return 0;
     const edges = await tx.nodeRoleEdge.findMany({ where: { parentId: { in: parentIds } }, select: { childId: true } });
-    const childIds = [...new Set(edges.map((e) => e.childId))];
+    const childIds = [...new Set(edges.map((e) => e.childId))].sort((a, b) => a - b);
     if (childIds.length === 0) return 0;
+    if (engine === 'postgresql') {
+      await tx.$queryRawUnsafe(
+        `SELECT "id" FROM "NodeRole" WHERE "id" IN (${idList(childIds)}) ORDER BY "id" FOR UPDATE`,
+      );
+    }
     const woken = await tx.nodeRole.updateMany({
       where: {
         id: { in: childIds },
@@ -288,6 +307,23 @@ export function queueRepo(prisma: Prisma) {
       data: { state: 'todo', nextRunAt: big(now), updatedAt: big(now) },
     });
     return woken.count;
+  }
+
+  /**
+   * Safety net, run with crash recovery: any blocked node-role of a committed deployment whose parents
+   * are all active becomes todo. Level-based: whatever raced, the state converges.
+   */
+  async function wakeStranded(now: number): Promise<number[]> {
+    const stranded = await prisma.nodeRole.updateManyAndReturn({
+      where: {
+        state: 'blocked',
+        deployment: { state: 'committed' },
+        parentEdges: { none: { parent: { state: { not: 'active' } } } },
+      },
+      data: { state: 'todo', nextRunAt: big(now), updatedAt: big(now) },
+      select: { id: true },
+    });
+    return stranded.map((s) => s.id);
   }
 
   /** Every todo descendant of `ids` becomes blocked (an error upstream must be fixed first). */
@@ -380,5 +416,5 @@ export function queueRepo(prisma: Prisma) {
     return { transition, runnableNow, nextDueAt: dueLater ? num(dueLater.nextRunAt) : null };
   }
 
-  return { findRunnable, claim, complete, blockDescendants, heartbeat, recoverExpired, pendingCounts };
+  return { findRunnable, claim, complete, wakeStranded, blockDescendants, heartbeat, recoverExpired, pendingCounts };
 }

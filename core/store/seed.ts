@@ -13,16 +13,14 @@ export function seedRepo(prisma: Prisma) {
     const chunk = 2000;
     for (let i = 0; i < names.length; i += chunk) {
       await prisma.node.createMany({
-        data: names
-          .slice(i, i + chunk)
-          .map((name) => ({
-            name,
-            deploymentId,
-            alive: true,
-            state: 'committed',
-            createdAt: big(now),
-            updatedAt: big(now),
-          })),
+        data: names.slice(i, i + chunk).map((name) => ({
+          name,
+          deploymentId,
+          alive: true,
+          state: 'committed',
+          createdAt: big(now),
+          updatedAt: big(now),
+        })),
       });
     }
     const rows = await prisma.node.findMany({
@@ -55,13 +53,11 @@ export function seedRepo(prisma: Prisma) {
         const byKey = new Map(rows.map((r) => [`${r.nodeId}:${r.cohort}`, r.id]));
         await tx.nodeRoleEdge.createMany({
           data: batch.flatMap((nodeId) =>
-            roleIds
-              .slice(1)
-              .map((_, i) => ({
-                parentId: byKey.get(`${nodeId}:${i}`)!,
-                childId: byKey.get(`${nodeId}:${i + 1}`)!,
-                soft: false,
-              })),
+            roleIds.slice(1).map((_, i) => ({
+              parentId: byKey.get(`${nodeId}:${i}`)!,
+              childId: byKey.get(`${nodeId}:${i + 1}`)!,
+              soft: false,
+            })),
           ),
         });
         created += rows.length;
