@@ -9,6 +9,7 @@
  *   GET  /deployments/:ref/nodes        its nodes (paged)
  *   GET  /deployments/:ref/node-roles   its node-roles (paged), in cohort order
  *   POST /deployments/:ref/bind         {role, node} → 201 {nodeRole, created} (200 when already bound)
+ *   GET  /deployments/:ref/waiting      the watchdog: every todo/blocked node-role with why it waits
  *   …    /deployments/:ref/attribs      see attribs.ts
  */
 import { Router } from 'express';
@@ -49,6 +50,11 @@ export function deploymentRoutes(anneal: Anneal): Router {
   router.post('/deployments', async (req, res) => {
     const body = parseBody(createBody, req.body);
     res.status(201).json(await services.inventory.createDeployment(body, actorOf(req)));
+  });
+
+  router.get('/deployments/:ref/waiting', async (req, res) => {
+    const d = await store.deployments.get(parseRef(req.params.ref));
+    res.json({ items: await services.watchdog.waiting({ deploymentId: d.id }) });
   });
 
   router.get('/deployments/:ref', async (req, res) => {

@@ -1,0 +1,4 @@
+/** Process entry of the `anneal` command (bin/anneal). */
+import { runCli } from './main';
+
+void runCli(process.argv);
