@@ -96,6 +96,17 @@ export const errorCodes = {
     kind: 'operational',
     description: 'The script exited with a code its action marks transient; it will be retried.',
   },
+  ERR_POWER_UNREACHABLE: {
+    status: 502,
+    kind: 'operational',
+    description: "The node's BMC did not answer.",
+  },
+  ERR_POWER_AUTH: { status: 422, kind: 'user', description: "The node's BMC rejected its credentials." },
+  ERR_POWER_FAILED: {
+    status: 502,
+    kind: 'operational',
+    description: 'The BMC answered a power or boot request with an error.',
+  },
   ERR_JIG_UNKNOWN: { status: 500, kind: 'user', description: "The role's jig is not available in this server." },
   ERR_DATABASE_UNAVAILABLE: { status: 503, kind: 'operational', description: 'The database could not be reached.' },
   ERR_INTERNAL: {
