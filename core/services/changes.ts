@@ -54,8 +54,8 @@ export function changesService(deps: ServiceDeps) {
   async function commitDeployment(ref: number | string, actor: Actor) {
     const d = await store.deployments.get(ref);
     const now = deps.now();
+    await store.nodes.commitAll(d.id, now);
     const nodes = await store.nodes.list({ deploymentId: d.id }, { offset: 0, limit: 1_000_000 });
-    for (const n of nodes) if (n.state !== 'committed') await store.nodes.update(n.id, { state: 'committed' }, now);
     const committed = await store.nodeRoles.commitProposed({ deploymentId: d.id }, now);
     const targets = [
       { scope: 'deployment' as const, targetId: d.id },

@@ -99,10 +99,19 @@ export function nodesRepo(prisma: Prisma) {
     return nodeRecord(row);
   }
 
+  /** Commits every proposed node of a deployment in one statement; returns how many changed. */
+  async function commitAll(deploymentId: number, now: number): Promise<number> {
+    const res = await prisma.node.updateMany({
+      where: { deploymentId, state: 'proposed' },
+      data: { state: 'committed', updatedAt: big(now) },
+    });
+    return res.count;
+  }
+
   async function serviceNode(deploymentId: number): Promise<NodeRecord | null> {
     const row = await prisma.node.findFirst({ where: { deploymentId, system: true } });
     return row ? nodeRecord(row) : null;
   }
 
-  return { create, createMany, find, get, list, byIds, update, serviceNode };
+  return { create, createMany, find, get, list, byIds, update, commitAll, serviceNode };
 }
