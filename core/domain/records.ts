@@ -10,6 +10,13 @@ export interface NodeRecord {
   description: string;
   macs: string[];
   bmcAddress: string | null;
+  bmcUsername: string | null;
+  /** Management address the ssh jig connects to. */
+  address: string | null;
+  /** SHA256 fingerprint of the SSH host key recorded on first contact. */
+  sshHostKey: string | null;
+  powerState: 'on' | 'off' | 'unknown';
+  bootDevice: 'pxe' | 'disk' | 'unknown';
   alive: boolean;
   available: boolean;
   admin: boolean;

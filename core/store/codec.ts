@@ -24,6 +24,11 @@ export interface NodeRow {
   description: string;
   macs: string;
   bmcAddress: string | null;
+  bmcUsername: string | null;
+  address: string | null;
+  sshHostKey: string | null;
+  powerState: string;
+  bootDevice: string;
   alive: boolean;
   available: boolean;
   admin: boolean;
@@ -42,6 +47,11 @@ export function nodeRecord(r: NodeRow): NodeRecord {
     description: r.description,
     macs: parseJson<string[]>(r.macs, []),
     bmcAddress: r.bmcAddress,
+    bmcUsername: r.bmcUsername,
+    address: r.address,
+    sshHostKey: r.sshHostKey,
+    powerState: r.powerState as NodeRecord['powerState'],
+    bootDevice: r.bootDevice as NodeRecord['bootDevice'],
     alive: r.alive,
     available: r.available,
     admin: r.admin,

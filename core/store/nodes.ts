@@ -9,6 +9,8 @@ export interface NewNode {
   description?: string;
   macs?: string[];
   bmcAddress?: string | null;
+  bmcUsername?: string | null;
+  address?: string | null;
   alive?: boolean;
   available?: boolean;
   admin?: boolean;
@@ -29,6 +31,8 @@ export function nodesRepo(prisma: Prisma) {
         description: n.description ?? '',
         macs: JSON.stringify(n.macs ?? []),
         bmcAddress: n.bmcAddress ?? null,
+        bmcUsername: n.bmcUsername ?? null,
+        address: n.address ?? null,
         alive: n.alive ?? false,
         available: n.available ?? true,
         admin: n.admin ?? false,

@@ -11,6 +11,11 @@ function node(over: Record<string, unknown>) {
     description: '',
     macs: [],
     bmcAddress: null,
+    bmcUsername: null,
+    address: null,
+    sshHostKey: null,
+    powerState: 'unknown',
+    bootDevice: 'unknown',
     alive: false,
     available: true,
     admin: false,
@@ -45,6 +50,11 @@ describeApi('api/nodes', (api) => {
       description: 'rack 3',
       macs: ['52:54:00:aa:bb:cc', '52:54:00:00:00:01'],
       bmcAddress: '10.0.0.21',
+      bmcUsername: null,
+      address: null,
+      sshHostKey: null,
+      powerState: 'unknown',
+      bootDevice: 'unknown',
       alive: true,
     });
     expect(created.status).to.equal(201);

@@ -1,0 +1,224 @@
+#!/bin/bash
+# The chassis of one lab node: ipmi_sim's `chassis_control` program (through the per-node wrapper
+# <nodeDir>/bmc/control) and the lab library's way to start and stop a node's services.
+#
+#   bmc-control.sh <nodeDir> get power | get boot          → prints `power:0|1` / `boot:<device>`
+#   bmc-control.sh <nodeDir> set power 1                     → boot: pxe hook if next-boot is pxe, then services
+#   bmc-control.sh <nodeDir> set power 0                     → stop every process of the node except its init
+#   bmc-control.sh <nodeDir> set shutdown 1                  → the same, with a longer grace period (soft off)
+#   bmc-control.sh <nodeDir> set reset 1                     → stop, then boot again (power stays on)
+#   bmc-control.sh <nodeDir> set boot pxe|default|none       → records the next-boot device
+#   bmc-control.sh <nodeDir> sshd-start | sshd-stop          → the node's sshd only (faults, heal)
+#
+# State lives in <nodeDir>: `power` (0|1), `boot` (next-boot device), `init.pid`, `faults/<fault>`,
+# `discovered`, and `node.env` (written by core/lab/node.ts) for names, addresses and hooks.
+# Contract: `get` never fails; `set power 1` exits 1 when the node's init is not running (the BMC then
+# reports an error). Commands for one node are serialised with flock on <nodeDir>/lock. Every action is
+# appended to <nodeDir>/bmc/control.log. Nothing here prints secrets.
+set -uo pipefail
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+NODE_DIR=$1
+shift
+# shellcheck source=/dev/null
+. "$NODE_DIR/node.env"
+LOG="$NODE_DIR/bmc/control.log"
+
+log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >>"$LOG"; }
+
+# The pid of the node's init, when it runs; fails otherwise.
+init_pid() {
+  local pid cmd
+  pid=$(cat "$NODE_DIR/init.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [ "$cmd" = "anneal-lab-init $NODE_DIR infinity " ] || return 1
+  echo "$pid"
+}
+
+# Pids of every process in the node's mount namespace except its init.
+node_pids() {
+  local init=$1 ns pattern
+  ns=$(readlink "/proc/$init/ns/mnt") || return 0
+  pattern=$(printf '%s' "$ns" | sed 's/[][*?\\]/\\&/g')
+  find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "$pattern" 2>/dev/null |
+    cut -d/ -f3 | grep -vx "$init" || true
+}
+
+# Stops every process of the node except its init: SIGTERM, then SIGKILL after $2 seconds.
+stop_all() {
+  local init=$1 grace=$2 pids i
+  pids=$(node_pids "$init")
+  [ -n "$pids" ] || return 0
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null
+  for ((i = 0; i < grace * 10; i++)); do
+    pids=$(node_pids "$init")
+    [ -n "$pids" ] || return 0
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086
+  kill -KILL $pids 2>/dev/null
+  log "killed after ${grace}s: $(echo $pids)"
+}
+
+# The pid of the node's running sshd (from its pid file, inside the node's /run), or nothing.
+sshd_pid() {
+  local init=$1 pid
+  pid=$(cat "/proc/$init/root/run/sshd.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$(readlink "/proc/$init/ns/mnt")" ] || return 1
+  echo "$pid"
+}
+
+sshd_start() {
+  local init=$1
+  if sshd_pid "$init" >/dev/null; then return 0; fi
+  if [ -e "$NODE_DIR/faults/sshd-down" ]; then
+    log "sshd not started: fault sshd-down"
+    return 0
+  fi
+  if nsenter -t "$init" -m -u -n /usr/sbin/sshd -f /etc/ssh/sshd_config -E /var/log/sshd.log \
+    </dev/null >/dev/null 2>>"$LOG"; then
+    log "sshd started"
+  else
+    log "sshd failed to start (see the node's /var/log/sshd.log)"
+    return 1
+  fi
+}
+
+sshd_stop() {
+  local init=$1 pid
+  pid=$(sshd_pid "$init") || return 0
+  kill -TERM "$pid" 2>/dev/null
+  log "sshd stopped"
+}
+
+# Best effort: the node announces itself to anneal until one announcement is accepted. Only ever to the
+# lab's host address (ANNEAL_URL is validated by core/lab when the lab is created, and again here).
+discover() {
+  local init=$1 body code macs
+  [ -n "$ANNEAL_URL" ] || return 0
+  [ -e "$NODE_DIR/discovered" ] && return 0
+  case "$ANNEAL_URL" in
+    "http://$HOST_IP:"[0-9]* | "http://$HOST_IP") ;;
+    *)
+      log "discovery refused: ANNEAL_URL is not on the lab host address $HOST_IP"
+      return 0
+      ;;
+  esac
+  macs=$(printf '"%s",' ${NODE_MACS//,/ })
+  body=$(printf '{"name":"%s","macs":[%s],"bmcAddress":"%s"}' "$NODE_NAME" "${macs%,}" "$BMC_ADDRESS")
+  code=$(nsenter -t "$init" -m -u -n env -i PATH="$PATH" curl -sS --noproxy '*' --proto '=http' -m 10 \
+    -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data "$body" \
+    "$ANNEAL_URL/api/v2/nodes" 2>>"$LOG")
+  case "$code" in
+    2?? | 409)
+      touch "$NODE_DIR/discovered"
+      log "discovery: POST $ANNEAL_URL/api/v2/nodes → $code"
+      ;;
+    *) log "discovery failed: POST $ANNEAL_URL/api/v2/nodes → ${code:-no answer}" ;;
+  esac
+}
+
+# Extension point for the network-boot install path: when the next-boot device is pxe and the node has a
+# PXE_HOOK, power-on runs it (on the host, with the node's identity in the environment) instead of a plain
+# disk boot. Exit 0: the node then boots from disk (services start). Non-zero: the node stays on without
+# services, as a machine stuck in PXE would. Without a hook, a pxe boot is logged and boots from disk.
+pxe_boot() {
+  local init=$1 rc
+  if [ -z "$PXE_HOOK" ]; then
+    log "next boot was pxe; no pxe hook configured, booting from disk"
+    return 0
+  fi
+  log "pxe boot: running hook"
+  NODE_DIR="$NODE_DIR" NODE_NAME="$NODE_NAME" NODE_IP="$NODE_IP" NODE_MACS="$NODE_MACS" \
+    NODE_NETNS="$NODE_NETNS" INIT_PID="$init" HOST_IP="$HOST_IP" ANNEAL_URL="$ANNEAL_URL" \
+    bash -c "$PXE_HOOK" </dev/null >>"$NODE_DIR/bmc/pxe.log" 2>&1
+  rc=$?
+  log "pxe hook exited $rc"
+  return $rc
+}
+
+boot() {
+  local init=$1 next
+  next=$(cat "$NODE_DIR/boot" 2>/dev/null || echo none)
+  if [ "$next" = pxe ]; then
+    echo none >"$NODE_DIR/boot" # IPMI boot flags apply to the next boot only
+    pxe_boot "$init" || return 0
+  fi
+  sshd_start "$init"
+  # Detached, without our stdout (ipmi_sim reads it) and without the lock fd.
+  (discover "$init" 9>&- </dev/null >/dev/null 2>&1 &)
+}
+
+with_lock() {
+  exec 9>"$NODE_DIR/lock"
+  flock -w 60 9 || {
+    log "lock timeout"
+    exit 1
+  }
+}
+
+case "${1:-} ${2:-}" in
+  "get power")
+    if init_pid >/dev/null && [ "$(cat "$NODE_DIR/power" 2>/dev/null)" = 1 ]; then echo power:1; else echo power:0; fi
+    ;;
+  "get boot")
+    echo "boot:$(cat "$NODE_DIR/boot" 2>/dev/null || echo none)"
+    ;;
+  "set power" | "set shutdown" | "set reset")
+    with_lock
+    init=$(init_pid) || {
+      log "$1 $2 ${3:-}: the node's init is not running"
+      echo 0 >"$NODE_DIR/power"
+      exit 1
+    }
+    case "$2 ${3:-}" in
+      "power 1")
+        if [ "$(cat "$NODE_DIR/power" 2>/dev/null)" = 1 ]; then
+          sshd_start "$init" # already on: make sure the services run (idempotent)
+        else
+          echo 1 >"$NODE_DIR/power"
+          log "power on"
+          boot "$init"
+        fi
+        ;;
+      "power 0")
+        log "power off"
+        stop_all "$init" 2
+        echo 0 >"$NODE_DIR/power"
+        ;;
+      "shutdown 1")
+        log "soft off"
+        stop_all "$init" 10
+        echo 0 >"$NODE_DIR/power"
+        ;;
+      "reset 1")
+        log "reset"
+        stop_all "$init" 2
+        echo 1 >"$NODE_DIR/power"
+        boot "$init"
+        ;;
+      *) log "ignored: $*" ;;
+    esac
+    ;;
+  "set boot")
+    with_lock
+    echo "${3:-none}" >"$NODE_DIR/boot"
+    log "next boot: ${3:-none}"
+    ;;
+  "sshd-start "*)
+    with_lock
+    init=$(init_pid) || exit 1
+    [ "$(cat "$NODE_DIR/power" 2>/dev/null)" = 1 ] || exit 0
+    sshd_start "$init"
+    ;;
+  "sshd-stop "*)
+    with_lock
+    init=$(init_pid) || exit 0
+    sshd_stop "$init"
+    ;;
+  *)
+    log "unknown command: $*"
+    exit 2
+    ;;
+esac

@@ -1,0 +1,159 @@
+/**
+ * The lab network: one Linux bridge in the root namespace holding the host address (10.231.0.1/24), one
+ * veth pair per node (host side on the bridge, `eth0` inside the node's namespace) and a dummy `eth1`.
+ * Nothing is routed off the bridge: an `ip rule` blackholes every packet that arrives on the bridge and is
+ * not for the host itself, even if IP forwarding gets turned on later (by docker, for instance).
+ * Functions here check the kernel's state first and only change what is missing (idempotent).
+ */
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../errors';
+import { bridgeMac, LAB_PREFIX_LENGTH } from './layout';
+import { run } from './proc';
+import type { NodeRecord } from './state';
+
+/** Preference of the lab's forwarding guard rule (after the `local` table rule at 0). */
+const GUARD_RULE_PREF = '100';
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+export function netnsExists(name: string): boolean {
+  return existsSync(`/run/netns/${name}`);
+}
+
+/** True when the interface is administratively up (IFF_UP). */
+export function linkIsUp(name: string): boolean {
+  try {
+    return (Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim(), 16) & 1) === 1;
+  } catch {
+    return false;
+  }
+}
+
+export function linkMaster(name: string): string | null {
+  try {
+    return path.basename(readlinkSync(`/sys/class/net/${name}/master`));
+  } catch {
+    return null;
+  }
+}
+
+/** Turns IPv6 off on a host interface (no router solicitations or MLD on the lab bridge). */
+function quietIpv6(link: string): void {
+  try {
+    writeFileSync(`/proc/sys/net/ipv6/conf/${link}/disable_ipv6`, '1');
+  } catch {
+    /* IPv6 disabled on the host already */
+  }
+}
+
+/** True when `ip` (a.b.c.d) is inside 10.231.0.0/24. */
+export function inLabSubnet(ip: string): boolean {
+  return /^10\.231\.0\.(\d{1,3})$/.test(ip) && Number(ip.split('.')[3]) <= 255;
+}
+
+/**
+ * Throws ERR_LAB_CONFLICT when any interface other than `bridge` has an address in 10.231.0.0/24 (another
+ * lab, or a real network that would clash with the lab's).
+ */
+export async function checkSubnetFree(bridge: string): Promise<void> {
+  const { stdout } = await run('ip', ['-j', '-4', 'addr', 'show']);
+  const links = JSON.parse(stdout || '[]') as { ifname: string; addr_info?: { local: string }[] }[];
+  for (const l of links) {
+    if (l.ifname === bridge) continue;
+    const clash = (l.addr_info ?? []).find((a) => inLabSubnet(a.local));
+    if (clash) {
+      throw new AppError(
+        'ERR_LAB_CONFLICT',
+        `${l.ifname} already has ${clash.local}, in the lab subnet 10.231.0.0/24; only one lab can run on a host (see \`anneal lab status\`, or remove the other lab with \`anneal lab down --name …\`)`,
+        { details: { interface: l.ifname, address: clash.local } },
+      );
+    }
+  }
+}
+
+/** Creates the lab bridge with the host address and the forwarding guard, unless they exist. */
+export async function ensureBridge(lab: string, bridge: string, hostIp: string): Promise<void> {
+  if (!linkExists(bridge)) {
+    await run('ip', ['link', 'add', 'name', bridge, 'address', bridgeMac(lab), 'type', 'bridge']);
+    quietIpv6(bridge);
+  }
+  const { stdout } = await run('ip', ['-j', '-4', 'addr', 'show', 'dev', bridge]);
+  const addrs = (JSON.parse(stdout || '[]') as { addr_info?: { local: string }[] }[]).flatMap((l) => l.addr_info ?? []);
+  if (!addrs.some((a) => a.local === hostIp)) {
+    await run('ip', ['addr', 'add', `${hostIp}/${LAB_PREFIX_LENGTH}`, 'dev', bridge]);
+  }
+  if (!linkIsUp(bridge)) await run('ip', ['link', 'set', bridge, 'up']);
+  await ensureForwardGuard(bridge);
+}
+
+async function guardRules(bridge: string): Promise<number> {
+  const { stdout } = await run('ip', ['-j', 'rule', 'show']);
+  const rules = JSON.parse(stdout || '[]') as { iif?: string; action?: string }[];
+  return rules.filter((r) => r.iif === bridge && r.action === 'blackhole').length;
+}
+
+async function ensureForwardGuard(bridge: string): Promise<void> {
+  if ((await guardRules(bridge)) > 0) return;
+  await run('ip', ['rule', 'add', 'pref', GUARD_RULE_PREF, 'iif', bridge, 'blackhole']);
+}
+
+/** Removes the forwarding guard rules of `bridge`; returns how many. */
+export async function removeForwardGuard(bridge: string): Promise<number> {
+  let n = 0;
+  while ((await guardRules(bridge)) > 0 && n < 10) {
+    await run('ip', ['rule', 'del', 'iif', bridge, 'blackhole'], { allowFail: true });
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Ensures the node's namespace, veth pair (host side on the bridge) and in-namespace addressing.
+ * `keepDown`: the node has a link-down fault; the host side stays down.
+ */
+export async function ensureNodeNet(node: NodeRecord, bridge: string, hostIp: string, keepDown: boolean): Promise<boolean> {
+  let changed = false;
+  const freshNs = !netnsExists(node.netns);
+  if (freshNs) {
+    await run('ip', ['netns', 'add', node.netns]);
+    changed = true;
+  }
+  if (!linkExists(node.hostVeth)) {
+    await run('ip', [
+      'link', 'add', node.hostVeth, 'address', node.macs.hostVeth, 'type', 'veth',
+      'peer', 'name', 'eth0', 'address', node.macs.eth0, 'netns', node.netns,
+    ]); // prettier-ignore
+    quietIpv6(node.hostVeth);
+    const cmds = [
+      'link set lo up',
+      `addr replace ${node.ip}/${LAB_PREFIX_LENGTH} dev eth0`,
+      'link set eth0 up',
+      `route replace default via ${hostIp} dev eth0`,
+    ];
+    if (freshNs) cmds.push(`link add eth1 address ${node.macs.eth1} type dummy`, 'link set eth1 up');
+    await run('ip', ['-n', node.netns, '-batch', '-'], { input: `${cmds.join('\n')}\n` });
+    changed = true;
+  }
+  if (linkMaster(node.hostVeth) !== bridge) {
+    await run('ip', ['link', 'set', node.hostVeth, 'master', bridge]);
+    changed = true;
+  }
+  if (!keepDown && !linkIsUp(node.hostVeth)) {
+    await run('ip', ['link', 'set', node.hostVeth, 'up']);
+    changed = true;
+  }
+  return changed;
+}
+
+export async function setLinkUp(link: string, up: boolean): Promise<void> {
+  await run('ip', ['link', 'set', link, up ? 'up' : 'down']);
+}
+
+/** Adds (or replaces) a 200 ms netem delay on the host side of a node's veth (traffic towards the node). */
+export async function setSlowLink(link: string, slow: boolean): Promise<void> {
+  if (slow) await run('tc', ['qdisc', 'replace', 'dev', link, 'root', 'netem', 'delay', '200ms']);
+  else await run('tc', ['qdisc', 'del', 'dev', link, 'root'], { allowFail: true });
+}

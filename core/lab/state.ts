@@ -1,0 +1,156 @@
+/**
+ * The lab's files under <stateDir>/<lab>/: `lab.json` (what the lab is: names, addresses, options; no
+ * secrets), `secrets.json` (0600: BMC passwords), the lab's SSH key pair, and the per-node runtime files
+ * (`power`, `boot`, `init.pid`, `faults/`) shared with bmc-control.sh. Writes are atomic (temp + rename).
+ * Also the lab lock: one mutating command per lab at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../errors';
+import type { LabPaths, NodePaths } from './layout';
+import { alive } from './proc';
+import { LAB_FAULTS, type LabFault } from './types';
+
+/** One node as lab.json records it (static facts; runtime state lives in the node's files). */
+export interface NodeRecord {
+  index: number;
+  name: string;
+  ip: string;
+  netns: string;
+  hostVeth: string;
+  macs: { eth0: string; eth1: string; hostVeth: string };
+  bmcPort: number;
+}
+
+/** lab.json, version 1. */
+export interface LabRecord {
+  version: 1;
+  name: string;
+  short: string;
+  bridge: string;
+  subnet: string;
+  hostIp: string;
+  bmcBasePort: number;
+  annealUrl: string | null;
+  pxeHook: string | null;
+  createdAt: string;
+  updatedAt: string;
+  nodes: NodeRecord[];
+}
+
+/** secrets.json (mode 0600). */
+export interface LabSecrets {
+  bmcPasswords: Record<string, string>;
+}
+
+/** Writes `data` to `file` atomically with `mode`. */
+export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, data, { mode });
+  renameSync(tmp, file);
+}
+
+export function readLabRecord(paths: LabPaths): LabRecord | null {
+  try {
+    return JSON.parse(readFileSync(paths.stateFile, 'utf8')) as LabRecord;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new AppError('ERR_LAB_COMMAND_FAILED', `cannot read ${paths.stateFile}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export function writeLabRecord(paths: LabPaths, rec: LabRecord): void {
+  rec.updatedAt = new Date().toISOString();
+  rec.nodes.sort((a, b) => a.index - b.index);
+  writeFileAtomic(paths.stateFile, `${JSON.stringify(rec, null, 2)}\n`, 0o644);
+}
+
+export function readSecrets(paths: LabPaths): LabSecrets {
+  try {
+    return JSON.parse(readFileSync(paths.secretsFile, 'utf8')) as LabSecrets;
+  } catch {
+    return { bmcPasswords: {} };
+  }
+}
+
+export function writeSecrets(paths: LabPaths, secrets: LabSecrets): void {
+  writeFileAtomic(paths.secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, 0o600);
+}
+
+/** A random password IPMI accepts everywhere (16 letters and digits; IPMI 1.5 allows at most 16). */
+export function newBmcPassword(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  return [...randomBytes(16)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** Reads a small runtime file (trimmed), or null. */
+export function readText(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export function readFaults(np: NodePaths): LabFault[] {
+  try {
+    return readdirSync(np.faults).filter((f): f is LabFault => (LAB_FAULTS as readonly string[]).includes(f)).sort();
+  } catch {
+    return [];
+  }
+}
+
+export function setFault(np: NodePaths, fault: LabFault, on: boolean): void {
+  const file = path.join(np.faults, fault);
+  if (on) {
+    mkdirSync(np.faults, { recursive: true });
+    writeFileSync(file, `${new Date().toISOString()}\n`);
+  } else {
+    rmSync(file, { force: true });
+  }
+}
+
+/** Single-quotes a value for a shell `KEY='value'` line. */
+export function shellQuote(v: string): string {
+  return `'${v.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Runs `fn` holding the lab's lock file (<stateDir>/.<lab>.lock with the holder's pid). A lock whose
+ * holder is gone is taken over. Throws ERR_LAB_LOCKED when another live process holds it.
+ */
+export async function withLabLock<T>(paths: LabPaths, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o755 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(paths.lockFile, 'wx', 0o600);
+      writeFileSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw lockError(paths, e);
+      const holder = Number(readText(paths.lockFile));
+      if (Number.isInteger(holder) && holder > 0 && alive(holder)) throw lockError(paths);
+      rmSync(paths.lockFile, { force: true });
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(paths.lockFile, { force: true });
+  }
+}
+
+function lockError(paths: LabPaths, cause?: unknown): AppError {
+  const holder = readText(paths.lockFile);
+  return new AppError(
+    'ERR_LAB_LOCKED',
+    `another lab command is running on this lab (lock ${paths.lockFile}${holder ? `, pid ${holder}` : ''})`,
+    { details: { lockFile: paths.lockFile, pid: holder ? Number(holder) : null }, cause },
+  );
+}
+
+export function labExists(paths: LabPaths): boolean {
+  return existsSync(paths.stateFile);
+}
