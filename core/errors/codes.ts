@@ -86,6 +86,16 @@ export const errorCodes = {
     kind: 'operational',
     description: 'The action did not finish within its timeout.',
   },
+  ERR_SSH_AUTH: {
+    status: 502,
+    kind: 'operational',
+    description: "The node rejected anneal's SSH key (or the key cannot be used).",
+  },
+  ERR_SSH_HOST_KEY_CHANGED: {
+    status: 502,
+    kind: 'user',
+    description: 'The node presented a different SSH host key from the one recorded on first contact; nothing was run.',
+  },
   ERR_COMMAND_FAILED: {
     status: 500,
     kind: 'user',
@@ -109,6 +119,28 @@ export const errorCodes = {
   },
   ERR_JIG_UNKNOWN: { status: 500, kind: 'user', description: "The role's jig is not available in this server." },
   ERR_DATABASE_UNAVAILABLE: { status: 503, kind: 'operational', description: 'The database could not be reached.' },
+  ERR_LAB_PREREQUISITE: {
+    status: 500,
+    kind: 'user',
+    description: 'The lab cannot run on this host: not root, or a program it needs is missing.',
+  },
+  ERR_LAB_NOT_FOUND: { status: 404, kind: 'user', description: 'No lab has that name in the state directory.' },
+  ERR_LAB_NODE_NOT_FOUND: { status: 404, kind: 'user', description: 'The lab has no node with that index or name.' },
+  ERR_LAB_CONFLICT: {
+    status: 409,
+    kind: 'user',
+    description: 'The lab clashes with the host (another lab on 10.231.0.0/24, a taken BMC port) or its own settings.',
+  },
+  ERR_LAB_LOCKED: {
+    status: 409,
+    kind: 'operational',
+    description: 'Another lab command is running on the same lab.',
+  },
+  ERR_LAB_COMMAND_FAILED: {
+    status: 500,
+    kind: 'operational',
+    description: 'A step of building, changing or removing the lab failed; details name the command and its stderr.',
+  },
   ERR_INTERNAL: {
     status: 500,
     kind: 'unexpected',

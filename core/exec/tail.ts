@@ -7,10 +7,17 @@ export class TailBuffer {
   constructor(private readonly limit: number) {}
 
   push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.size += chunk.length;
-    while (this.size > this.limit && this.chunks.length > 1) {
-      this.size -= this.chunks.shift()!.length;
+    // Drop whole chunks while they are all excess, then trim the first one: a big chunk followed by a
+    // small one must still leave the last `limit` bytes, not just the small chunk.
+    while (this.size > this.limit) {
+      const first = this.chunks[0]!;
+      const excess = this.size - this.limit;
+      if (first.length <= excess) this.chunks.shift();
+      else this.chunks[0] = Buffer.from(first.subarray(excess));
+      this.size -= Math.min(first.length, excess);
       this.dropped = true;
     }
   }
