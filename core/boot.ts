@@ -4,7 +4,10 @@
  * services and the annealer. Used by main.ts, the CLI and the tests, so they all run the same wiring.
  * Contract: on any error everything opened so far is closed and the error is rethrown.
  */
+import { readFileSync } from 'node:fs';
 import { Annealer } from './annealer/annealer';
+import { createSshPool, type SshPool } from './exec/ssh';
+import { databaseHostKeyStore } from './services/host-keys';
 import type { Config } from './config';
 import { createLogger, type Logger } from './log';
 import type { PluginManifest } from './plugins/manifest';
@@ -39,6 +42,18 @@ export async function syncCatalog(store: Store, registry: Registry, now: number)
   );
 }
 
+/** The ssh jig's pool when ANNEAL_SSH_KEY is set; an unreadable key stops the start with its path. */
+function sshPoolFor(config: Config, store: Store, now: () => number, log: Logger): SshPool | null {
+  if (!config.ssh) return null;
+  let privateKey: string;
+  try {
+    privateKey = readFileSync(config.ssh.keyFile, 'utf8');
+  } catch (err) {
+    throw new Error(`ANNEAL_SSH_KEY: cannot read ${config.ssh.keyFile} (${(err as NodeJS.ErrnoException).code})`);
+  }
+  return createSshPool({ username: config.ssh.user, privateKey, hostKeys: databaseHostKeyStore(store, now), log });
+}
+
 export async function boot(
   config: Config,
   opts: {
@@ -55,7 +70,9 @@ export async function boot(
   try {
     if (store.appliedMigrations.length) log.info({ migrations: store.appliedMigrations }, 'database migrated');
     await syncCatalog(store, registry, now());
+    const ssh = sshPoolFor(config, store, now, log);
     const annealer = new Annealer({
+      ssh,
       store,
       registry,
       now,
@@ -75,6 +92,7 @@ export async function boot(
       log,
       async close() {
         await annealer.stop();
+        await ssh?.dispose();
         await store.close();
       },
     };

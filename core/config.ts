@@ -15,6 +15,9 @@ const schema = z.object({
   ANNEAL_ANNEALER: z.enum(['on', 'off']).default('on'),
   ANNEAL_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(64),
   ANNEAL_LEASE_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Private key file the ssh jig uses to reach nodes; without it, ssh roles fail with ERR_JIG_UNKNOWN. */
+  ANNEAL_SSH_KEY: z.string().optional(),
+  ANNEAL_SSH_USER: z.string().default('root'),
   /** Comma-separated fixture plugins to load in addition to the shipped ones (tests, demos): `test`. */
   ANNEAL_FIXTURES: z.string().default(''),
 });
@@ -29,6 +32,7 @@ export interface Config {
   maxConcurrent: number;
   leaseMs: number;
   fixtures: string[];
+  ssh: { keyFile: string; user: string } | null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -48,6 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     annealer: e.ANNEAL_ANNEALER === 'on',
     maxConcurrent: e.ANNEAL_MAX_CONCURRENT,
     leaseMs: e.ANNEAL_LEASE_MS,
+    ssh: e.ANNEAL_SSH_KEY ? { keyFile: path.resolve(e.ANNEAL_SSH_KEY), user: e.ANNEAL_SSH_USER } : null,
     fixtures: e.ANNEAL_FIXTURES.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

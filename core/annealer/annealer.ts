@@ -23,7 +23,8 @@ import type { Registry } from '../plugins/registry';
 import type { Store } from '../store';
 import type { ClaimedNodeRole, Completion } from '../store/queue';
 import { silentLogger, type Logger } from '../log';
-import { createJigs } from './jigs';
+import type { SshPool } from '../exec/ssh';
+import { createJigs, type Jigs } from './jigs';
 import { createLimits, type Limits } from './limits';
 import { defaultRetryPolicy, type RetryPolicy } from './outcome';
 import { runJob, type JobInput } from './run-job';
@@ -48,6 +49,8 @@ export interface AnnealerOptions {
   log?: Logger;
   /** Environment for `local` jig scripts. */
   localEnv?: Record<string, string | undefined>;
+  /** The ssh jig's connection pool; without one, ssh roles fail with ERR_JIG_UNKNOWN. */
+  ssh?: SshPool | null;
 }
 
 export interface AnnealerStats {
@@ -68,7 +71,7 @@ export class Annealer {
   private readonly batchSize: number;
   private readonly retry: RetryPolicy;
   private readonly log: Logger;
-  private readonly jigs: ReturnType<typeof createJigs>;
+  private readonly jigs: Jigs;
   private limits: Limits;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -102,7 +105,7 @@ export class Annealer {
     this.watchdogMs = opts.watchdogMs ?? 60_000;
     this.retry = { ...defaultRetryPolicy, ...opts.retry };
     this.log = opts.log ?? silentLogger;
-    this.jigs = createJigs({ localEnv: opts.localEnv });
+    this.jigs = createJigs({ localEnv: opts.localEnv, ssh: opts.ssh });
     this.limits = createLimits({ maxConcurrent: this.maxConcurrent });
   }
 
@@ -315,6 +318,7 @@ export class Annealer {
         name: n.name,
         macs: n.macs,
         bmcAddress: n.bmcAddress,
+        address: n.address,
         admin: n.admin,
         system: n.system,
         facts: n.facts,

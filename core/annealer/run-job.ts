@@ -11,7 +11,7 @@ import type { ClaimedNodeRole, Completion, RunFinish } from '../store/queue';
 import type { Logger } from '../log';
 import { decideOutcome, type JobResult, type RetryPolicy } from './outcome';
 import { defaultApply } from './jigs';
-import type { createJigs } from './jigs';
+import type { Jigs } from './jigs';
 
 export interface JobInput {
   claim: ClaimedNodeRole;
@@ -24,7 +24,7 @@ export interface JobInput {
 
 export interface JobEnv {
   registry: Registry;
-  jigs: ReturnType<typeof createJigs>;
+  jigs: Jigs;
   now(): number;
   random(): number;
   retry: RetryPolicy;
@@ -83,8 +83,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
         `attribs ${job.missing.join(', ')} have no value and no default; set them on the deployment, node or node-role`,
       );
     }
-    const exec = env.jigs[role.jig];
-    if (!exec) throw new AppError('ERR_JIG_UNKNOWN', `jig "${role.jig}" is not available in this server`);
+    const exec = env.jigs(role.jig, node);
     const ctx: RoleContext = {
       node,
       role: role.name,

@@ -35,13 +35,15 @@ init_pid() {
   echo "$pid"
 }
 
-# Pids of every process in the node's mount namespace except its init.
+# Pids of every process in the node's mount namespace except its init and the init's parent (unshare
+# enters the new namespaces itself before it forks the init).
 node_pids() {
-  local init=$1 ns pattern
+  local init=$1 ns pattern parent
   ns=$(readlink "/proc/$init/ns/mnt") || return 0
+  parent=$(awk '/^PPid:/ { print $2 }' "/proc/$init/status" 2>/dev/null)
   pattern=$(printf '%s' "$ns" | sed 's/[][*?\\]/\\&/g')
   find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "$pattern" 2>/dev/null |
-    cut -d/ -f3 | grep -vx "$init" || true
+    cut -d/ -f3 | grep -vx -e "$init" -e "${parent:-0}" || true
 }
 
 # Stops every process of the node except its init: SIGTERM, then SIGKILL after $2 seconds.

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { AppError } from '../errors';
 import { BMC_HOST, BMC_USERNAME, type LabPaths, type NodePaths } from './layout';
 import { alive, cmdline, run, spawnDetached, stopPids, waitFor } from './proc';
-import { readText, writeFileAtomic, type NodeRecord } from './state';
+import { readText, writeFileAtomic, writeIfChanged, type NodeRecord } from './state';
 
 /** True when a UDP socket is bound to 127.0.0.1:<port> (from /proc/net/udp). */
 export function udpPortBound(port: number): boolean {
@@ -64,7 +64,7 @@ export function writeBmcConfig(paths: LabPaths, np: NodePaths, node: NodeRecord,
     `  user 2 true "${BMC_USERNAME}" "${password}" admin 10 ${auths}`,
     '',
   ].join('\n');
-  writeFileAtomic(np.bmcConf, lan, 0o600);
+  writeIfChanged(np.bmcConf, lan, 0o600);
   // NOTE(lab): without mc_setbmc, ipmi_sim 1.0.13 exits 1 at start ("No bmc_ipmb specified or configured").
   const emu = [
     'mc_setbmc 0x20',
@@ -73,9 +73,9 @@ export function writeBmcConfig(paths: LabPaths, np: NodePaths, node: NodeRecord,
     'mc_enable 0x20',
     '',
   ].join('\n');
-  writeFileAtomic(np.bmcEmu, emu, 0o644);
+  writeIfChanged(np.bmcEmu, emu, 0o644);
   const wrapper = `#!/bin/sh\nexec ${paths.binDir}/bmc-control.sh ${np.dir} "$@"\n`;
-  writeFileAtomic(np.bmcControl, wrapper, 0o755);
+  writeIfChanged(np.bmcControl, wrapper, 0o755);
 }
 
 /**
@@ -94,15 +94,23 @@ export async function startBmc(np: NodePaths, node: NodeRecord): Promise<boolean
   const pid = spawnDetached('ipmi_sim', ['-c', np.bmcConf, '-f', np.bmcEmu, '-n', '-s', np.bmcState], np.bmcLog);
   writeFileAtomic(np.bmcPid, `${pid}\n`);
   try {
-    await waitFor(`the BMC of ${node.name}`, () => (udpPortBound(node.bmcPort) ? true : alive(pid) ? undefined : false), 10_000).then((ok) => {
+    await waitFor(
+      `the BMC of ${node.name}`,
+      () => (udpPortBound(node.bmcPort) ? true : alive(pid) ? undefined : false),
+      10_000,
+    ).then((ok) => {
       if (!ok) throw new Error('ipmi_sim exited');
     });
   } catch (e) {
     const log = (readText(np.bmcLog) ?? '').split('\n').slice(-5).join('\n');
-    throw new AppError('ERR_LAB_COMMAND_FAILED', `the BMC of ${node.name} did not start: ${log || (e as Error).message}`, {
-      details: { node: node.name, log: np.bmcLog },
-      cause: e,
-    });
+    throw new AppError(
+      'ERR_LAB_COMMAND_FAILED',
+      `the BMC of ${node.name} did not start: ${log || (e as Error).message}`,
+      {
+        details: { node: node.name, log: np.bmcLog },
+        cause: e,
+      },
+    );
   }
   return true;
 }
@@ -120,7 +128,23 @@ export async function stopBmc(np: NodePaths): Promise<boolean> {
  * password travels in IPMI_PASSWORD (-E). Throws ERR_LAB_COMMAND_FAILED when ipmitool fails.
  */
 export async function ipmitool(port: number, password: string, args: string[]): Promise<string> {
-  const base = ['-I', 'lanplus', '-C', '3', '-H', BMC_HOST, '-p', String(port), '-U', BMC_USERNAME, '-E', '-N', '2', '-R', '3'];
+  const base = [
+    '-I',
+    'lanplus',
+    '-C',
+    '3',
+    '-H',
+    BMC_HOST,
+    '-p',
+    String(port),
+    '-U',
+    BMC_USERNAME,
+    '-E',
+    '-N',
+    '2',
+    '-R',
+    '3',
+  ];
   const { stdout } = await run('ipmitool', [...base, ...args], { env: { IPMI_PASSWORD: password }, timeoutMs: 60_000 });
   return stdout;
 }

@@ -40,7 +40,8 @@ export function checkLabName(name: string): void {
     throw inputError([
       {
         field: 'name',
-        message: 'expected a lowercase name of letters, digits and single hyphens, starting with a letter, at most 24 characters',
+        message:
+          'expected a lowercase name of letters, digits and single hyphens, starting with a letter, at most 24 characters',
       },
     ]);
   }

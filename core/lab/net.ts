@@ -1,6 +1,6 @@
 /**
  * The lab network: one Linux bridge in the root namespace holding the host address (10.231.0.1/24), one
- * veth pair per node (host side on the bridge, `eth0` inside the node's namespace) and a dummy `eth1`.
+ * veth pair per node (host side on the bridge, `eth0` inside the node's namespace) and a dummy (or ifb) `eth1`.
  * Nothing is routed off the bridge: an `ip rule` blackholes every packet that arrives on the bridge and is
  * not for the host itself, even if IP forwarding gets turned on later (by docker, for instance).
  * Functions here check the kernel's state first and only change what is missing (idempotent).
@@ -114,7 +114,12 @@ export async function removeForwardGuard(bridge: string): Promise<number> {
  * Ensures the node's namespace, veth pair (host side on the bridge) and in-namespace addressing.
  * `keepDown`: the node has a link-down fault; the host side stays down.
  */
-export async function ensureNodeNet(node: NodeRecord, bridge: string, hostIp: string, keepDown: boolean): Promise<boolean> {
+export async function ensureNodeNet(
+  node: NodeRecord,
+  bridge: string,
+  hostIp: string,
+  keepDown: boolean,
+): Promise<boolean> {
   let changed = false;
   const freshNs = !netnsExists(node.netns);
   if (freshNs) {
@@ -133,8 +138,8 @@ export async function ensureNodeNet(node: NodeRecord, bridge: string, hostIp: st
       'link set eth0 up',
       `route replace default via ${hostIp} dev eth0`,
     ];
-    if (freshNs) cmds.push(`link add eth1 address ${node.macs.eth1} type dummy`, 'link set eth1 up');
     await run('ip', ['-n', node.netns, '-batch', '-'], { input: `${cmds.join('\n')}\n` });
+    if (freshNs) await addSecondNic(node);
     changed = true;
   }
   if (linkMaster(node.hostVeth) !== bridge) {
@@ -148,12 +153,53 @@ export async function ensureNodeNet(node: NodeRecord, bridge: string, hostIp: st
   return changed;
 }
 
+/**
+ * eth1: a NIC with its own MAC and no link, so inventory sees two NICs. A `dummy` interface, or an `ifb`
+ * one on kernels built without the dummy driver (same look from inside: an Ethernet device, no carrier).
+ */
+async function addSecondNic(node: NodeRecord): Promise<void> {
+  const add = (type: string) =>
+    run('ip', ['-n', node.netns, 'link', 'add', 'eth1', 'address', node.macs.eth1, 'type', type], { allowFail: true });
+  const r = await add('dummy');
+  if (r.code !== 0)
+    await run('ip', ['-n', node.netns, 'link', 'add', 'eth1', 'address', node.macs.eth1, 'type', 'ifb']);
+  await run('ip', ['-n', node.netns, 'link', 'set', 'eth1', 'up']);
+}
+
 export async function setLinkUp(link: string, up: boolean): Promise<void> {
   await run('ip', ['link', 'set', link, up ? 'up' : 'down']);
 }
 
-/** Adds (or replaces) a 200 ms netem delay on the host side of a node's veth (traffic towards the node). */
-export async function setSlowLink(link: string, slow: boolean): Promise<void> {
-  if (slow) await run('tc', ['qdisc', 'replace', 'dev', link, 'root', 'netem', 'delay', '200ms']);
-  else await run('tc', ['qdisc', 'del', 'dev', link, 'root'], { allowFail: true });
+/**
+ * Makes the link towards a node slow: a 200 ms netem delay on the host side of its veth. Kernels built
+ * without sch_netem (no delay qdisc at all) get a token-bucket limit instead (512 kbit/s, up to 500 ms of
+ * queueing): slow for transfers, but small packets are barely delayed. Returns which one was applied.
+ */
+export async function setSlowLink(link: string, slow: boolean): Promise<'netem' | 'tbf' | 'none'> {
+  if (!slow) {
+    await run('tc', ['qdisc', 'del', 'dev', link, 'root'], { allowFail: true });
+    return 'none';
+  }
+  const netem = await run('tc', ['qdisc', 'replace', 'dev', link, 'root', 'netem', 'delay', '200ms'], {
+    allowFail: true,
+  });
+  if (netem.code === 0) return 'netem';
+  if (!/unknown/i.test(netem.stderr)) {
+    await run('tc', ['qdisc', 'replace', 'dev', link, 'root', 'netem', 'delay', '200ms']); // throws with the reason
+  }
+  await run('tc', [
+    'qdisc',
+    'replace',
+    'dev',
+    link,
+    'root',
+    'tbf',
+    'rate',
+    '512kbit',
+    'burst',
+    '4kb',
+    'latency',
+    '500ms',
+  ]);
+  return 'tbf';
 }

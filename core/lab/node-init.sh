@@ -6,7 +6,7 @@
 #
 # so it runs in the node's network namespace and in a fresh mount + UTS namespace. It sets the hostname,
 # gives the node its own /run and /tmp (tmpfs), its own /etc /var /root /home /opt /srv /usr (overlayfs
-# whose upper and work dirs are under <nodeDir>), binds the node's virtual disks at /srv/lab-disks, hides
+# whose upper and work dirs are under <nodeDir>; /root and /home over the node's own lower dirs), binds the node's virtual disks at /srv/lab-disks, hides
 # the lab's state directory from the node, prints `ready <pid> <mnt-ns>` on stdout (a file on the host
 # that core/lab/node.ts polls) and then becomes `sleep infinity` with argv[0] `anneal-lab-init <nodeDir>`:
 # that process holds the namespaces; every process of the node is started with `nsenter -t <pid> -m -u -n`.
@@ -21,6 +21,10 @@ NODE_DIR=$1
 
 hostname "$NODE_NAME"
 
+# This namespace started as a copy of the host's mounts, including /run/netns/* handles of the other
+# nodes' network namespaces, which would keep those alive after they are deleted. Drop the copies.
+awk '$2 ~ "^/run/netns/." { print $2 }' /proc/self/mounts | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+
 # Own /run first, and keep a handle on the node's real state dir there: once /var (or whatever holds the
 # state dir) is overlaid, paths under it resolve through the overlay and no longer reach the host's files.
 mount -t tmpfs -o mode=0755,size=64m anneal-lab-run /run
@@ -28,9 +32,15 @@ mkdir -p /run/anneal-lab/node /run/sshd
 mount --bind "$NODE_DIR" /run/anneal-lab/node
 REAL=/run/anneal-lab/node
 
+# The lower layer is the host's directory, except where the node has its own (<nodeDir>/lower/<dir>: /root
+# and /home start from /etc/skel and empty). NOTE(lab): the host keeps changing /root (shell start-up
+# files, tool caches); overlayfs does not revalidate a lower directory that changes under a mounted
+# overlay, so nodes would see stale entries there.
 for d in $OVERLAY_DIRS; do
+  lower=/$d
+  if [ -d "$REAL/lower/$d" ]; then lower=$REAL/lower/$d; fi
   mkdir -p "$REAL/upper/$d" "$REAL/work/$d"
-  mount -t overlay anneal-lab-overlay -o "lowerdir=/$d,upperdir=$REAL/upper/$d,workdir=$REAL/work/$d" "/$d"
+  mount -t overlay anneal-lab-overlay -o "lowerdir=$lower,upperdir=$REAL/upper/$d,workdir=$REAL/work/$d" "/$d"
 done
 mount -t tmpfs -o mode=1777,size=512m anneal-lab-tmp /tmp
 

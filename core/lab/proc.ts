@@ -117,12 +117,14 @@ export function netNsInode(pid: number): number | null {
   }
 }
 
+/** True when the process exists and is not a zombie (an exited child its parent has not reaped yet). */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X' && state !== '';
+  } catch {
+    return false;
   }
 }
 
@@ -162,12 +164,18 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined, or throws on timeout. */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new AppError('ERR_LAB_COMMAND_FAILED', `timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new AppError('ERR_LAB_COMMAND_FAILED', `timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
 }
@@ -195,7 +203,10 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Pro
     const first = errors[0];
     if (first instanceof AppError && errors.length > 1) {
       throw new AppError(first.code, `${first.message} (and ${errors.length - 1} more failures)`, {
-        details: { first: first.details, others: errors.slice(1).map((e) => (e instanceof Error ? e.message : String(e))) },
+        details: {
+          first: first.details,
+          others: errors.slice(1).map((e) => (e instanceof Error ? e.message : String(e))),
+        },
         cause: first,
       });
     }

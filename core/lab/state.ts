@@ -5,7 +5,17 @@
  * Also the lab lock: one mutating command per lab at a time.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors';
 import type { LabPaths, NodePaths } from './layout';
@@ -51,12 +61,25 @@ export function writeFileAtomic(file: string, data: string, mode = 0o644): void 
   renameSync(tmp, file);
 }
 
+/** Writes `data` to `file` (atomically, with `mode`) unless it already has exactly that content. Returns whether it wrote. */
+export function writeIfChanged(file: string, data: string, mode = 0o644): boolean {
+  try {
+    if (readFileSync(file, 'utf8') === data) return false;
+  } catch {
+    /* missing: write it */
+  }
+  writeFileAtomic(file, data, mode);
+  return true;
+}
+
 export function readLabRecord(paths: LabPaths): LabRecord | null {
   try {
     return JSON.parse(readFileSync(paths.stateFile, 'utf8')) as LabRecord;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new AppError('ERR_LAB_COMMAND_FAILED', `cannot read ${paths.stateFile}: ${(e as Error).message}`, { cause: e });
+    throw new AppError('ERR_LAB_COMMAND_FAILED', `cannot read ${paths.stateFile}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -95,7 +118,9 @@ export function readText(file: string): string | null {
 
 export function readFaults(np: NodePaths): LabFault[] {
   try {
-    return readdirSync(np.faults).filter((f): f is LabFault => (LAB_FAULTS as readonly string[]).includes(f)).sort();
+    return readdirSync(np.faults)
+      .filter((f): f is LabFault => (LAB_FAULTS as readonly string[]).includes(f))
+      .sort();
   } catch {
     return [];
   }

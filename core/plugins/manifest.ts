@@ -38,6 +38,8 @@ export interface NodeView {
   name: string;
   macs: string[];
   bmcAddress: string | null;
+  /** Management address (what the ssh jig connects to). */
+  address: string | null;
   admin: boolean;
   system: boolean;
   facts: Record<string, unknown>;

@@ -20,7 +20,21 @@ export interface NewNode {
 }
 
 export type NodePatch = Partial<
-  Pick<NodeRecord, 'description' | 'alive' | 'available' | 'bmcAddress' | 'macs' | 'facts' | 'state'>
+  Pick<
+    NodeRecord,
+    | 'description'
+    | 'alive'
+    | 'available'
+    | 'bmcAddress'
+    | 'bmcUsername'
+    | 'address'
+    | 'sshHostKey'
+    | 'powerState'
+    | 'bootDevice'
+    | 'macs'
+    | 'facts'
+    | 'state'
+  >
 >;
 
 export function nodesRepo(prisma: Prisma) {

@@ -18,6 +18,10 @@ import { listBody } from '../list';
 import { bmcAddress, description, hostName, macAddress, parseBody, parsePage, parseRef, refSchema } from '../parse';
 import { attribRoutes } from './attribs';
 
+const bmcUsername = z
+  .string({ error: 'expected a BMC user name' })
+  .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'expected a BMC user name (letters, digits, . _ @ -; at most 64)');
+
 const createBody = z.strictObject({
   name: hostName(),
   description: description.optional(),
@@ -27,6 +31,8 @@ const createBody = z.strictObject({
     .transform((macs) => [...new Set(macs)])
     .optional(),
   bmcAddress: bmcAddress.nullable().optional(),
+  bmcUsername: bmcUsername.nullable().optional(),
+  address: bmcAddress.nullable().optional(),
   alive: z.boolean().optional(),
   available: z.boolean().optional(),
   deployment: refSchema('deployment').optional(),
@@ -37,9 +43,12 @@ const patchBody = z
     description: description.optional(),
     alive: z.boolean().optional(),
     available: z.boolean().optional(),
+    address: bmcAddress.nullable().optional(),
+    bmcAddress: bmcAddress.nullable().optional(),
+    bmcUsername: bmcUsername.nullable().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, {
-    message: 'expected at least one of: description, alive, available',
+    message: 'expected at least one of: description, alive, available, address, bmcAddress, bmcUsername',
     when: (payload) => payload.issues.length === 0,
   });
 

@@ -154,7 +154,8 @@ describeApi('api/nodes', (api) => {
       { field: 'alive', message: 'expected boolean, received string' },
       {
         field: 'mac',
-        message: 'unknown field; expected only: name, description, macs, bmcAddress, alive, available, deployment',
+        message:
+          'unknown field; expected only: name, description, macs, bmcAddress, bmcUsername, address, alive, available, deployment',
       },
     ];
     expect(res.body).to.deep.equal({
@@ -229,8 +230,15 @@ describeApi('api/nodes', (api) => {
     expect(empty.body).to.deep.equal({
       error: {
         code: 'ERR_INPUT_INVALID',
-        message: 'body: expected at least one of: description, alive, available',
-        details: { issues: [{ field: 'body', message: 'expected at least one of: description, alive, available' }] },
+        message: 'body: expected at least one of: description, alive, available, address, bmcAddress, bmcUsername',
+        details: {
+          issues: [
+            {
+              field: 'body',
+              message: 'expected at least one of: description, alive, available, address, bmcAddress, bmcUsername',
+            },
+          ],
+        },
       },
     });
     const name = await api().call('PATCH', '/nodes/n1.lab', { name: 'n2.lab' });
@@ -238,9 +246,14 @@ describeApi('api/nodes', (api) => {
     expect(name.body).to.deep.equal({
       error: {
         code: 'ERR_INPUT_INVALID',
-        message: 'name: unknown field; expected only: description, alive, available',
+        message: 'name: unknown field; expected only: description, alive, available, address, bmcAddress, bmcUsername',
         details: {
-          issues: [{ field: 'name', message: 'unknown field; expected only: description, alive, available' }],
+          issues: [
+            {
+              field: 'name',
+              message: 'unknown field; expected only: description, alive, available, address, bmcAddress, bmcUsername',
+            },
+          ],
         },
       },
     });
