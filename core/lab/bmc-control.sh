@@ -23,15 +23,22 @@ shift
 . "$NODE_DIR/node.env"
 LOG="$NODE_DIR/bmc/control.log"
 
-log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >>"$LOG"; }
+log() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T %s\n' -1 "$*" >>"$LOG"; }
+
+# The first line of a file, or $2 when it cannot be read (a builtin: these run on every BMC request).
+get() {
+  local v
+  { read -r v <"$1"; } 2>/dev/null || v=${2:-}
+  printf '%s' "${v:-${2:-}}"
+}
 
 # The pid of the node's init, when it runs; fails otherwise.
 init_pid() {
-  local pid cmd
-  pid=$(cat "$NODE_DIR/init.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [ "$cmd" = "anneal-lab-init $NODE_DIR infinity " ] || return 1
+  local pid argv=()
+  pid=$(get "$NODE_DIR/init.pid")
+  [ -n "$pid" ] || return 1
+  { mapfile -d '' argv <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
+  [ "${argv[0]:-}" = "anneal-lab-init $NODE_DIR" ] || return 1
   echo "$pid"
 }
 
@@ -66,8 +73,9 @@ stop_all() {
 # The pid of the node's running sshd (from its pid file, inside the node's /run), or nothing.
 sshd_pid() {
   local init=$1 pid
-  pid=$(cat "/proc/$init/root/run/sshd.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$(readlink "/proc/$init/ns/mnt")" ] || return 1
+  pid=$(get "/proc/$init/root/run/sshd.pid")
+  # -ef: same namespace (the links resolve to the same nsfs inode)
+  [ -n "$pid" ] && [ "/proc/$pid/ns/mnt" -ef "/proc/$init/ns/mnt" ] || return 1
   echo "$pid"
 }
 
@@ -142,7 +150,7 @@ pxe_boot() {
 
 boot() {
   local init=$1 next
-  next=$(cat "$NODE_DIR/boot" 2>/dev/null || echo none)
+  next=$(get "$NODE_DIR/boot" none)
   if [ "$next" = pxe ]; then
     echo none >"$NODE_DIR/boot" # IPMI boot flags apply to the next boot only
     pxe_boot "$init" || return 0
@@ -162,10 +170,10 @@ with_lock() {
 
 case "${1:-} ${2:-}" in
   "get power")
-    if init_pid >/dev/null && [ "$(cat "$NODE_DIR/power" 2>/dev/null)" = 1 ]; then echo power:1; else echo power:0; fi
+    if init_pid >/dev/null && [ "$(get "$NODE_DIR/power")" = 1 ]; then echo power:1; else echo power:0; fi
     ;;
   "get boot")
-    echo "boot:$(cat "$NODE_DIR/boot" 2>/dev/null || echo none)"
+    echo "boot:$(get "$NODE_DIR/boot" none)"
     ;;
   "set power" | "set shutdown" | "set reset")
     with_lock
@@ -176,7 +184,7 @@ case "${1:-} ${2:-}" in
     }
     case "$2 ${3:-}" in
       "power 1")
-        if [ "$(cat "$NODE_DIR/power" 2>/dev/null)" = 1 ]; then
+        if [ "$(get "$NODE_DIR/power")" = 1 ]; then
           sshd_start "$init" # already on: make sure the services run (idempotent)
         else
           echo 1 >"$NODE_DIR/power"
@@ -211,7 +219,7 @@ case "${1:-} ${2:-}" in
   "sshd-start "*)
     with_lock
     init=$(init_pid) || exit 1
-    [ "$(cat "$NODE_DIR/power" 2>/dev/null)" = 1 ] || exit 0
+    [ "$(get "$NODE_DIR/power")" = 1 ] || exit 0
     sshd_start "$init"
     ;;
   "sshd-stop "*)

@@ -9,7 +9,7 @@
  * Secrets (BMC passwords, the SSH private key) live only in 0600 files under the state directory and are
  * never logged; `labNodeCredentials` hands them out.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { AppError, inputError } from '../errors';
 import { silentLogger, type Logger } from '../log';
@@ -23,7 +23,7 @@ import { checkSubnetFree, ensureBridge, inLabSubnet, setLinkUp, setSlowLink } fr
 import { ensureNode, nodeStatus, type EnsureOutcome, type LabContext } from './node';
 import { pool, run } from './proc';
 import {
-  labExists, newBmcPassword, readFaults, readLabRecord, readSecrets, setFault, withLabLock, writeIfChanged,
+  newBmcPassword, readFaults, readLabRecord, readSecrets, setFault, withLabLock, writeIfChanged,
   writeLabRecord, writeSecrets, type LabRecord, type NodeRecord,
 } from './state'; // prettier-ignore
 import { labLinks, labNetnsList, teardown } from './teardown';
@@ -416,10 +416,4 @@ export async function labNodeCredentials(ref: LabRef & { node: LabNodeRef }): Pr
     ssh: { host: node.ip, port: 22, username: SSH_USER, privateKeyPath: paths.sshKey },
     bmc: { host: BMC_HOST, port: node.bmcPort, username: BMC_USERNAME, password },
   };
-}
-
-/** True when lab `name` has state under `stateDir` (no root needed). */
-export function labKnown(ref: LabRef = {}): boolean {
-  const { paths } = refOf(ref);
-  return labExists(paths) && statSync(paths.stateFile).isFile();
 }

@@ -123,6 +123,8 @@ export async function ensureNodeNet(
   let changed = false;
   const freshNs = !netnsExists(node.netns);
   if (freshNs) {
+    // A host-side veth without the namespace belongs to a namespace that is gone from /run/netns.
+    if (linkExists(node.hostVeth)) await run('ip', ['link', 'del', node.hostVeth], { allowFail: true });
     await run('ip', ['netns', 'add', node.netns]);
     changed = true;
   }

@@ -227,15 +227,19 @@ function ensureDisks(np: NodePaths, disks: LabDisk[]): void {
   }
 }
 
+/** Inode of a named network namespace (/run/netns/<name>), or null. */
+function netnsInode(netns: string): number | null {
+  try {
+    return statSync(`/run/netns/${netns}`).ino;
+  } catch {
+    return null;
+  }
+}
+
 /** Processes left from a previous init of the node (its recorded mount namespace, or its netns). */
 export function nodeLeftovers(np: NodePaths, netns: string): number[] {
   const ns = readText(np.initMntNs);
-  let netIno: number | null = null;
-  try {
-    netIno = statSync(`/run/netns/${netns}`).ino;
-  } catch {
-    /* no netns */
-  }
+  const netIno = netnsInode(netns);
   return allPids().filter((p) => (ns !== null && mntNs(p) === ns) || (netIno !== null && netNsInode(p) === netIno));
 }
 
@@ -266,6 +270,7 @@ async function startInit(ctx: LabContext, node: NodeRecord, np: NodePaths): Prom
       return alive(launcher) ? undefined : null;
     },
     15_000,
+    20,
   ).catch(() => null);
   if (!ready) {
     const logTail = (readText(np.initLog) ?? '').split('\n').slice(-5).join('\n');
@@ -325,18 +330,27 @@ export async function ensureNode(ctx: LabContext, node: NodeRecord): Promise<Ens
   const disks = disksOf(ctx.rec, np, node.index);
   ensureDisks(np, disks);
 
-  const netChanged = await ensureNodeNet(node, ctx.rec.bridge, ctx.rec.hostIp, faults.includes('link-down'));
-  if (netChanged && faults.includes('slow-link')) await setSlowLink(node.hostVeth, true);
-  lap('net');
-
   let initPid = liveInit(np);
-  const initStarted = initPid === null;
+  if (initPid !== null && netNsInode(initPid) !== netnsInode(node.netns)) {
+    // Its namespace was deleted (and maybe made anew): the init holds the old one, with the old veth.
+    // Stop the node before touching the network, so that veth goes away with the old namespace.
+    ctx.log.warn({ node: node.name }, 'lab: the node init is in a stale network namespace; restarting the node');
+    initPid = null;
+  }
   if (initPid === null) {
     const leftovers = nodeLeftovers(np, node.netns);
     if (leftovers.length > 0) {
       ctx.log.warn({ node: node.name, pids: leftovers.length }, 'lab: stopping processes left from a previous init');
       await stopPids(leftovers);
     }
+  }
+
+  const netChanged = await ensureNodeNet(node, ctx.rec.bridge, ctx.rec.hostIp, faults.includes('link-down'));
+  if (netChanged && faults.includes('slow-link')) await setSlowLink(node.hostVeth, true);
+  lap('net');
+
+  const initStarted = initPid === null;
+  if (initPid === null) {
     await seedUpper(ctx, node, np, disks);
     lap('files');
     initPid = await startInit(ctx, node, np);
@@ -348,13 +362,21 @@ export async function ensureNode(ctx: LabContext, node: NodeRecord): Promise<Ens
   const bmcStarted = faults.includes('bmc-down') ? false : await startBmc(np, node);
   lap('bmc');
 
-  if (initStarted) {
+  // Powered on when its init was (re)started, or when a previous run stopped before the first power-on.
+  const booted = path.join(np.dir, 'booted');
+  const wasBooted = existsSync(booted);
+  if (initStarted || !wasBooted) {
     await powerOn(ctx, node, np);
+    writeFileAtomic(booted, `${new Date().toISOString()}\n`);
     lap('powerOn');
     if (!faults.includes('sshd-down')) await waitForSsh(node.ip, 20_000);
     lap('sshd');
   }
-  const outcome: EnsureOutcome = fresh ? 'created' : netChanged || initStarted || bmcStarted ? 'repaired' : 'kept';
+  const outcome: EnsureOutcome = fresh
+    ? 'created'
+    : netChanged || initStarted || bmcStarted || !wasBooted
+      ? 'repaired'
+      : 'kept';
   if (outcome !== 'kept') ctx.log.info({ node: node.name, outcome, initPid, ms }, `lab: node ${outcome}`);
   return outcome;
 }

@@ -5,17 +5,7 @@
  * Also the lab lock: one mutating command per lab at a time.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  openSync,
-  closeSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors';
 import type { LabPaths, NodePaths } from './layout';
@@ -174,8 +164,4 @@ function lockError(paths: LabPaths, cause?: unknown): AppError {
     `another lab command is running on this lab (lock ${paths.lockFile}${holder ? `, pid ${holder}` : ''})`,
     { details: { lockFile: paths.lockFile, pid: holder ? Number(holder) : null }, cause },
   );
-}
-
-export function labExists(paths: LabPaths): boolean {
-  return existsSync(paths.stateFile);
 }

@@ -21,7 +21,9 @@ export function createIpmiDriver(opts: IpmiOptions = {}): PowerDriver {
 
   function ipmitool(t: BmcTarget, args: string[]): Promise<string> {
     const argv = ['-I', 'lanplus', '-C', '3', '-H', t.host, '-p', String(t.port), '-U', t.username, '-E'];
-    argv.push('-N', String(opts.timeoutSeconds ?? 2), '-R', String(opts.retries ?? 2), ...args);
+    // -v: only then does ipmitool say why a session failed ("RAKP 2 HMAC is invalid" = bad password,
+    // "unauthorized name" = unknown user) instead of one message for bad credentials and dead BMCs alike.
+    argv.push('-v', '-N', String(opts.timeoutSeconds ?? 2), '-R', String(opts.retries ?? 2), ...args);
     return new Promise((resolve, reject) => {
       execFile(
         binary,
@@ -39,7 +41,7 @@ export function createIpmiDriver(opts: IpmiOptions = {}): PowerDriver {
               ),
             );
           }
-          if (/unauthorized|password|RAKP/i.test(text)) {
+          if (/unauthorized name|RAKP 2 HMAC is invalid|password/i.test(text)) {
             return reject(
               new AppError(
                 'ERR_POWER_AUTH',
