@@ -144,16 +144,28 @@ export const macAddress = z
   .regex(macPattern, 'expected a MAC address like 52:54:00:12:34:56')
   .transform((m) => m.toLowerCase().replaceAll('-', ':'));
 
-/** A BMC address: an IPv4 or IPv6 address or a host name. */
-export const bmcAddress = z
+const isHost = (s: string) =>
+  z.ipv4().safeParse(s).success ||
+  z.ipv6().safeParse(s).success ||
+  (s.length <= MAX_NAME && hostNamePattern.test(s.toLowerCase()));
+
+/** A management address: an IPv4 or IPv6 address or a host name. */
+export const hostAddress = z
   .string({ error: 'expected an IPv4 or IPv6 address or a host name' })
-  .refine(
-    (s) =>
-      z.ipv4().safeParse(s).success ||
-      z.ipv6().safeParse(s).success ||
-      (s.length <= MAX_NAME && hostNamePattern.test(s.toLowerCase())),
-    'expected an IPv4 or IPv6 address or a host name',
-  );
+  .refine(isHost, 'expected an IPv4 or IPv6 address or a host name');
+
+/**
+ * A BMC address: a host (as above), optionally with a port (`10.0.0.5:623`, `[fd00::5]:623`) — lab
+ * BMCs and some real ones listen on a port other than IPMI's 623.
+ */
+export const bmcAddress = z
+  .string({ error: 'expected an IPv4 or IPv6 address or a host name, optionally with :port' })
+  .refine((s) => {
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
+    if (!m) return isHost(s);
+    const port = Number(m[3]);
+    return port >= 1 && port <= 65535 && isHost(m[1] ?? m[2]!);
+  }, 'expected an IPv4 or IPv6 address or a host name, optionally with :port');
 
 /** Free text: at most 4096 characters. */
 export const description = z.string().max(4096, 'expected text of at most 4096 characters');

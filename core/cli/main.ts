@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { version } from '../../package.json';
 import { CliError, createClient, type ApiClient } from './client';
 import { registerConverge } from './commands/converge';
+import { registerLab } from './commands/lab';
 import { registerResourceCommands } from './commands/resources';
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     });
   registerResourceCommands(program, client);
   registerConverge(program, client);
+  registerLab(program);
   return program;
 }
 

@@ -15,7 +15,17 @@ import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import { actorOf } from '../actor';
 import { listBody } from '../list';
-import { bmcAddress, description, hostName, macAddress, parseBody, parsePage, parseRef, refSchema } from '../parse';
+import {
+  bmcAddress,
+  description,
+  hostAddress,
+  hostName,
+  macAddress,
+  parseBody,
+  parsePage,
+  parseRef,
+  refSchema,
+} from '../parse';
 import { attribRoutes } from './attribs';
 
 const bmcUsername = z
@@ -32,7 +42,7 @@ const createBody = z.strictObject({
     .optional(),
   bmcAddress: bmcAddress.nullable().optional(),
   bmcUsername: bmcUsername.nullable().optional(),
-  address: bmcAddress.nullable().optional(),
+  address: hostAddress.nullable().optional(),
   alive: z.boolean().optional(),
   available: z.boolean().optional(),
   deployment: refSchema('deployment').optional(),
@@ -43,7 +53,7 @@ const patchBody = z
     description: description.optional(),
     alive: z.boolean().optional(),
     available: z.boolean().optional(),
-    address: bmcAddress.nullable().optional(),
+    address: hostAddress.nullable().optional(),
     bmcAddress: bmcAddress.nullable().optional(),
     bmcUsername: bmcUsername.nullable().optional(),
   })

@@ -150,7 +150,7 @@ describeApi('api/nodes', (api) => {
     expect(res.status).to.equal(400);
     const issues = [
       { field: 'name', message: nameExpected },
-      { field: 'bmcAddress', message: 'expected an IPv4 or IPv6 address or a host name' },
+      { field: 'bmcAddress', message: 'expected an IPv4 or IPv6 address or a host name, optionally with :port' },
       { field: 'alive', message: 'expected boolean, received string' },
       {
         field: 'mac',

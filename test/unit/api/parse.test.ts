@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { z } from 'zod';
-import { macAddress, parseBody, parseId, parsePage, parseRef } from '../../../core/api/parse';
+import { bmcAddress, hostAddress, macAddress, parseBody, parseId, parsePage, parseRef } from '../../../core/api/parse';
 import { AppError } from '../../../core/errors';
 
 function thrown(fn: () => unknown): unknown {
@@ -71,5 +71,25 @@ describe('api/parse', () => {
     expect(thrown(() => parseBody(schema, { nics: [{ mac: '52:54:00:aa:bb:cc' }, { mac: 'x' }] }))).to.deep.equal(
       invalid('nics[1].mac', 'expected a MAC address like 52:54:00:12:34:56'),
     );
+  });
+});
+
+describe('api/parse addresses', () => {
+  it('accepts a BMC address with an optional port, and a management address without one', () => {
+    for (const ok of [
+      '10.0.0.5',
+      '10.0.0.5:623',
+      '127.0.0.1:9003',
+      'bmc-1.example.com:623',
+      '[fd00::5]:623',
+      'fd00::5',
+    ]) {
+      expect(bmcAddress.safeParse(ok).success, ok).to.equal(true);
+    }
+    for (const bad of ['10.0.0.5:0', '10.0.0.5:70000', 'a b:623', ':623', '10.0.0.5:']) {
+      expect(bmcAddress.safeParse(bad).success, bad).to.equal(false);
+    }
+    expect(hostAddress.safeParse('10.231.0.11').success).to.equal(true);
+    expect(hostAddress.safeParse('10.231.0.11:22').success).to.equal(false);
   });
 });

@@ -144,7 +144,16 @@ describe('plugins/registry', () => {
       const role = registry.role('test-script');
       const path = registry.templatePath(role.name, role.scriptTemplate as string);
       expect(path).to.equal(join(testBarclamp.dir, 'templates', 'test-script.sh.hbs'));
-      const node = { id: 1, name: 'n1.lab', macs: [], bmcAddress: null, address: null, admin: false, system: false, facts: {} };
+      const node = {
+        id: 1,
+        name: 'n1.lab',
+        macs: [],
+        bmcAddress: null,
+        address: null,
+        admin: false,
+        system: false,
+        facts: {},
+      };
       const script = registry.renderer.renderFile(
         path,
         roleTemplateData({ node, role: role.name, deployment: 'system', attribs: { 'test/marker': "it's" } }),
@@ -161,7 +170,16 @@ describe('plugins/registry', () => {
     it('has apply actions that sleep test/delay-ms and stop when aborted', async () => {
       const apply = registry.role('test-ready').spec.actions?.apply;
       if (!apply) throw new Error('test-ready has no apply');
-      const node = { id: 1, name: 'n1', macs: [], bmcAddress: null, address: null, admin: false, system: false, facts: {} };
+      const node = {
+        id: 1,
+        name: 'n1',
+        macs: [],
+        bmcAddress: null,
+        address: null,
+        admin: false,
+        system: false,
+        facts: {},
+      };
       const ctx = (delay: number, signal: AbortSignal) =>
         ({ node, role: 'test-ready', deployment: 'system', attribs: { 'test/delay-ms': delay }, signal }) as never;
       expect(await apply(ctx(0, new AbortController().signal))).to.deep.equal({ done: true });
