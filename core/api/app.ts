@@ -17,21 +17,15 @@ import { runRoutes } from './routes/runs';
 
 export const API_PREFIX = '/api/v2';
 
-export interface AppOptions {
-  /** Clock for rows the routes stamp themselves; defaults to Date.now. Tests pass their fixed clock. */
-  now?: () => number;
-}
-
 /** Builds the app; the caller owns `listen` and shutdown. Unexpected errors are logged via `anneal.log`. */
-export function createApp(anneal: Anneal, opts: AppOptions = {}): express.Express {
-  const now = opts.now ?? Date.now;
+export function createApp(anneal: Anneal): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: BODY_LIMIT_BYTES }));
 
   const api = express.Router();
   api.use(healthRoutes(anneal));
-  api.use(nodeRoutes(anneal, now));
+  api.use(nodeRoutes(anneal));
   api.use(deploymentRoutes(anneal));
   api.use(roleRoutes(anneal));
   api.use(nodeRoleRoutes(anneal));

@@ -3,7 +3,7 @@
  * hosts its `service` roles; it is committed and alive from the start because it is the admin side.
  */
 import { AppError } from '../errors';
-import type { NewNode } from '../store/nodes';
+import type { NewNode, NodePatch } from '../store/nodes';
 import type { Actor, ServiceDeps } from './deps';
 
 export const systemDeployment = 'system';
@@ -90,5 +90,17 @@ export function inventoryService(deps: ServiceDeps) {
     return node;
   }
 
-  return { ensureSystem, createDeployment, createNode };
+  /** Changes a node's operator-editable fields and records which ones in the audit log. */
+  async function updateNode(ref: number | string, patch: NodePatch, actor: Actor) {
+    const node = await store.nodes.get(ref);
+    const now = deps.now();
+    const updated = await store.nodes.update(node.id, patch, now);
+    await store.events.append(
+      [{ actor, type: 'node.update', objectType: 'node', objectId: node.id, data: { changed: Object.keys(patch) } }],
+      now,
+    );
+    return updated;
+  }
+
+  return { ensureSystem, createDeployment, createNode, updateNode };
 }

@@ -36,7 +36,7 @@ export async function startTestApi(
 ): Promise<TestApi> {
   const anneal = await startTestAnneal(engine, { now: () => NOW, localEnv: opts.localEnv });
   const server: Server = await new Promise((resolve) => {
-    const s = createApp(anneal, { now: () => NOW }).listen(0, '127.0.0.1', () => resolve(s));
+    const s = createApp(anneal).listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2`;
 

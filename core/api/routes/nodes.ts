@@ -62,8 +62,8 @@ const patchBody = z
     when: (payload) => payload.issues.length === 0,
   });
 
-/** Routes for `/nodes`; `now` stamps direct row updates (PATCH). */
-export function nodeRoutes(anneal: Anneal, now: () => number): Router {
+/** Routes for `/nodes`. */
+export function nodeRoutes(anneal: Anneal): Router {
   const { store, services } = anneal;
   const router = Router();
 
@@ -84,21 +84,7 @@ export function nodeRoutes(anneal: Anneal, now: () => number): Router {
   router.patch('/nodes/:ref', async (req, res) => {
     const ref = parseRef(req.params.ref);
     const patch = parseBody(patchBody, req.body);
-    const node = await store.nodes.get(ref);
-    // NOTE(api): services.inventory has no updateNode yet; this is the one route that writes the store directly.
-    const updated = await store.nodes.update(node.id, patch, now());
-    await store.events.append(
-      [
-        {
-          actor: actorOf(req),
-          type: 'node.update',
-          objectType: 'node',
-          objectId: node.id,
-          data: { changed: Object.keys(patch) },
-        },
-      ],
-      now(),
-    );
+    const updated = await services.inventory.updateNode(ref, patch, actorOf(req));
     res.json(updated);
   });
 
