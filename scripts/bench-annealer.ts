@@ -31,7 +31,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { nodes: [1000], db: "sqlite", json: false, concurrency: 1000, batch: 256 };
+  const args: Args = { nodes: [1000], db: 'sqlite', json: false, concurrency: 1000, batch: 256 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -39,19 +39,31 @@ function parseArgs(argv: string[]): Args {
       if (next === undefined) throw new Error(`${a} needs a value`);
       return next;
     };
-    if (a === '--nodes') args.nodes = v().split(',').map((n) => Number(n));
+    if (a === '--nodes')
+      args.nodes = v()
+        .split(',')
+        .map((n) => Number(n));
     else if (a === '--db') args.db = v() as Args['db'];
     else if (a === '--json') args.json = true;
     else if (a === '--concurrency') args.concurrency = Number(v());
     else if (a === '--batch') args.batch = Number(v());
-    else throw new Error(`unknown argument ${a}; usage: --nodes N[,N] [--db sqlite|postgres] [--json] [--concurrency C] [--batch B]`);
+    else
+      throw new Error(
+        `unknown argument ${a}; usage: --nodes N[,N] [--db sqlite|postgres] [--json] [--concurrency C] [--batch B]`,
+      );
   }
-  if (args.nodes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--nodes takes positive integers, e.g. --nodes 1000,10000');
+  if (args.nodes.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error('--nodes takes positive integers, e.g. --nodes 1000,10000');
   if (!['sqlite', 'postgres'].includes(args.db)) throw new Error('--db takes sqlite or postgres');
   return args;
 }
 
-async function rawBaseline(engine: 'sqlite' | 'postgresql', url: string, ids: number[], batch: number): Promise<number> {
+async function rawBaseline(
+  engine: 'sqlite' | 'postgresql',
+  url: string,
+  ids: number[],
+  batch: number,
+): Promise<number> {
   const steps = ['transition', 'active', 'todo'];
   if (engine === 'sqlite') {
     const db = new Database(url);
@@ -74,7 +86,8 @@ async function rawBaseline(engine: 'sqlite' | 'postgresql', url: string, ids: nu
     const slice = ids.slice(i, i + batch);
     for (const state of steps) {
       await c.query('BEGIN');
-      for (const id of slice) await c.query('UPDATE "NodeRole" SET "state" = $1, "updatedAt" = $2 WHERE "id" = $3', [state, Date.now(), id]);
+      for (const id of slice)
+        await c.query('UPDATE "NodeRole" SET "state" = $1, "updatedAt" = $2 WHERE "id" = $3', [state, Date.now(), id]);
       await c.query('COMMIT');
     }
   }
@@ -103,13 +116,24 @@ async function runOnce(n: number, args: Args) {
     await annealer.settle({ timeoutMs: 3_600_000 });
     const annealMs = performance.now() - t0;
     const states = await store.nodeRoles.countByState({ deploymentId: d.id });
-    if (states.active !== total) throw new Error(`expected ${total} active node-roles, found ${JSON.stringify(states)}`);
+    if (states.active !== total)
+      throw new Error(`expected ${total} active node-roles, found ${JSON.stringify(states)}`);
     await annealer.stop();
     const annealPeakRssMb = (process.resourceUsage().maxRSS * 1024) / 1e6;
     const ids = await store.nodeRoles.ids({ deploymentId: d.id });
     await store.close();
     const rawMs = await rawBaseline(engine, db.target.url, ids, args.batch);
-    return { nodes: n, nodeRoles: total, annealPeakRssMb, annealMs, rawMs, transitionsPerSec: total / (annealMs / 1000), rawUpdatesPerSec: (3 * total) / (rawMs / 1000), ratioToRaw: annealMs / rawMs, usPerTransition: (annealMs * 1000) / total };
+    return {
+      nodes: n,
+      nodeRoles: total,
+      annealPeakRssMb,
+      annealMs,
+      rawMs,
+      transitionsPerSec: total / (annealMs / 1000),
+      rawUpdatesPerSec: (3 * total) / (rawMs / 1000),
+      ratioToRaw: annealMs / rawMs,
+      usPerTransition: (annealMs * 1000) / total,
+    };
   } finally {
     await anneal.store.close().catch(() => undefined);
     await db.drop();
@@ -127,17 +151,37 @@ async function main() {
   const peakRssMb = (process.resourceUsage().maxRSS * 1024) / 1e6;
   const rows = results.map((r) => ({ ...r, costVsFirst: r.usPerTransition / base.usPerTransition }));
   if (args.json) {
-    console.log(JSON.stringify({ db: args.db, concurrency: args.concurrency, batch: args.batch, peakRssMb, results: rows }, null, 2));
+    console.log(
+      JSON.stringify(
+        { db: args.db, concurrency: args.concurrency, batch: args.batch, peakRssMb, results: rows },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(`db=${args.db} concurrency=${args.concurrency} batch=${args.batch}`);
-  console.log('nodes   node-roles  anneal s  transitions/s  raw s   raw updates/s  anneal÷raw  µs/transition  cost vs first');
+  console.log(
+    'nodes   node-roles  anneal s  transitions/s  raw s   raw updates/s  anneal÷raw  µs/transition  cost vs first',
+  );
   for (const r of rows) {
     console.log(
-      [String(r.nodes).padEnd(7), String(r.nodeRoles).padEnd(11), (r.annealMs / 1000).toFixed(2).padEnd(9), r.transitionsPerSec.toFixed(0).padEnd(14), (r.rawMs / 1000).toFixed(2).padEnd(7), r.rawUpdatesPerSec.toFixed(0).padEnd(14), r.ratioToRaw.toFixed(2).padEnd(11), r.usPerTransition.toFixed(0).padEnd(14), r.costVsFirst.toFixed(2)].join(' '),
+      [
+        String(r.nodes).padEnd(7),
+        String(r.nodeRoles).padEnd(11),
+        (r.annealMs / 1000).toFixed(2).padEnd(9),
+        r.transitionsPerSec.toFixed(0).padEnd(14),
+        (r.rawMs / 1000).toFixed(2).padEnd(7),
+        r.rawUpdatesPerSec.toFixed(0).padEnd(14),
+        r.ratioToRaw.toFixed(2).padEnd(11),
+        r.usPerTransition.toFixed(0).padEnd(14),
+        r.costVsFirst.toFixed(2),
+      ].join(' '),
     );
   }
-  console.log(`peak RSS ${peakRssMb.toFixed(0)} MB (after converging: ${rows.map((r) => `${r.nodes} nodes ${r.annealPeakRssMb.toFixed(0)} MB`).join(', ')})`);
+  console.log(
+    `peak RSS ${peakRssMb.toFixed(0)} MB (after converging: ${rows.map((r) => `${r.nodes} nodes ${r.annealPeakRssMb.toFixed(0)} MB`).join(', ')})`,
+  );
 }
 
 main().catch((err) => {

