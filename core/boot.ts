@@ -61,6 +61,8 @@ export async function boot(
     log?: Logger;
     now?: () => number;
     localEnv?: Record<string, string | undefined>;
+    /** Largest claim batch of the annealer (benchmarks); default its own. */
+    batchSize?: number;
   } = {},
 ): Promise<Anneal> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
@@ -80,6 +82,7 @@ export async function boot(
       maxConcurrent: config.maxConcurrent,
       leaseMs: config.leaseMs,
       localEnv: opts.localEnv,
+      batchSize: opts.batchSize,
     });
     const services = createServices({ store, registry, now, wake: () => annealer.wake() });
     await services.inventory.ensureSystem('anneal');

@@ -103,14 +103,13 @@ async function runOnce(n: number, args: Args) {
   const seeded = JSON.parse(
     execFileSync(tsx, [path.join(__dirname, 'bench/seed.ts'), engine, db.target.url, String(n)], { encoding: 'utf8' }),
   ) as { deploymentId: number; nodeRoles: number };
-  const anneal = await boot(config, { plugins: [benchBarclamp], log: silentLogger });
+  const anneal = await boot(config, { plugins: [benchBarclamp], log: silentLogger, batchSize: args.batch });
   try {
     const { store } = anneal;
     const total = seeded.nodeRoles;
     const d = { id: seeded.deploymentId };
 
     const annealer = anneal.annealer;
-    (annealer as unknown as { batchSize: number }).batchSize = args.batch;
     const t0 = performance.now();
     annealer.start();
     await annealer.settle({ timeoutMs: 3_600_000 });

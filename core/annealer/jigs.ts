@@ -9,7 +9,7 @@ import { AppError } from '../errors';
 import { createLocalExecutor } from '../exec/local';
 import type { SshPool } from '../exec/ssh';
 import type { Action, ActionResult, Executor, NodeView, RoleContext } from '../plugins/manifest';
-import { roleTemplateData, type LoadedRole } from '../plugins/registry';
+import type { LoadedRole } from '../plugins/registry';
 import type { JigName } from '../domain/vocabulary';
 
 const noopExecutor: Executor = {
@@ -47,7 +47,7 @@ export function defaultApply(role: LoadedRole): Action {
   if (role.jig === 'noop' || !role.scriptTemplate) return async () => ({ done: true });
   const template = role.scriptTemplate;
   return async (ctx: RoleContext): Promise<ActionResult> => {
-    const script = ctx.render(template, { ...roleTemplateData(ctx) });
+    const script = ctx.render(template);
     const output = await ctx.exec.run(script, { timeoutMs: role.timeoutMs, signal: ctx.signal });
     if (output.exitCode === 0) return { done: true, output };
     const transient = role.transientExitCodes.includes(output.exitCode);

@@ -6,7 +6,7 @@
 import { AppError, toAppError } from '../errors';
 import { redactAttribs } from '../domain/attribs';
 import type { NodeView, RoleContext } from '../plugins/manifest';
-import type { LoadedRole, Registry } from '../plugins/registry';
+import { roleTemplateData, type LoadedRole, type Registry } from '../plugins/registry';
 import type { ClaimedNodeRole, Completion, RunFinish } from '../store/queue';
 import type { Logger } from '../log';
 import { decideOutcome, type JobResult, type RetryPolicy } from './outcome';
@@ -93,7 +93,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
       render: (template, data) =>
         env.registry.renderer.renderFile(
           env.registry.templatePath(role.name, template),
-          data ?? { node, role: role.name, deployment: job.deployment, attribs: job.attribs },
+          data ?? roleTemplateData({ node, role: role.name, deployment: job.deployment, attribs: job.attribs }),
         ),
       log: {
         info: (msg, data) => env.log.info({ node: node.name, role: role.name, ...data }, msg),

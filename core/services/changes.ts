@@ -61,9 +61,9 @@ export function changesService(deps: ServiceDeps) {
       { scope: 'deployment' as const, targetId: d.id },
       ...nodes.map((n) => ({ scope: 'node' as const, targetId: n.id })),
     ];
-    const nodeRoleTargets = (await store.nodeRoles.list({ deploymentId: d.id })).map((nr) => ({
+    const nodeRoleTargets = (await store.nodeRoles.ids({ deploymentId: d.id })).map((id) => ({
       scope: 'node-role' as const,
-      targetId: nr.id,
+      targetId: id,
     }));
     const changed = await store.attribs.commit([...targets, ...nodeRoleTargets], now);
     const updated = await store.deployments.setState(d.id, 'committed', now);
@@ -91,9 +91,9 @@ export function changesService(deps: ServiceDeps) {
     const now = deps.now();
     const updated = await store.nodes.update(n.id, { state: 'committed' }, now);
     const committed = await store.nodeRoles.commitProposed({ nodeId: n.id }, now);
-    const nodeRoleTargets = (await store.nodeRoles.list({ nodeId: n.id })).map((nr) => ({
+    const nodeRoleTargets = (await store.nodeRoles.ids({ nodeId: n.id })).map((id) => ({
       scope: 'node-role' as const,
-      targetId: nr.id,
+      targetId: id,
     }));
     const changed = await store.attribs.commit([{ scope: 'node', targetId: n.id }, ...nodeRoleTargets], now);
     await store.events.append(

@@ -24,16 +24,6 @@ export function attribsRepo(prisma: Prisma) {
     });
   }
 
-  /** Sets and commits in one step (used where no review step applies, e.g. system facts). */
-  async function setCommitted(attribId: number, scope: AttribScope, targetId: number, value: unknown, now: number) {
-    const committed = JSON.stringify(value);
-    await prisma.attribValue.upsert({
-      where: { attribId_scope_targetId: { attribId, scope, targetId } },
-      create: { attribId, scope, targetId, committed, updatedAt: big(now) },
-      update: { committed, proposed: null, updatedAt: big(now) },
-    });
-  }
-
   /**
    * Promotes proposed values of the given targets to committed. Returns the values whose committed
    * value actually changed (an unchanged re-commit re-runs nothing).
@@ -120,5 +110,5 @@ export function attribsRepo(prisma: Prisma) {
     }));
   }
 
-  return { setProposed, setCommitted, commit, committedFor, list };
+  return { setProposed, commit, committedFor, list };
 }

@@ -60,20 +60,6 @@ export function nodesRepo(prisma: Prisma) {
     return nodeRecord(row);
   }
 
-  async function createMany(nodes: NewNode[], now: number): Promise<void> {
-    await prisma.node.createMany({
-      data: nodes.map((n) => ({
-        name: n.name,
-        macs: JSON.stringify(n.macs ?? []),
-        alive: n.alive ?? false,
-        available: n.available ?? true,
-        deploymentId: n.deploymentId,
-        createdAt: big(now),
-        updatedAt: big(now),
-      })),
-    });
-  }
-
   async function find(ref: number | string): Promise<NodeRecord | null> {
     const row =
       typeof ref === 'number'
@@ -131,5 +117,5 @@ export function nodesRepo(prisma: Prisma) {
     return row ? nodeRecord(row) : null;
   }
 
-  return { create, createMany, find, get, list, byIds, update, commitAll, serviceNode };
+  return { create, find, get, list, byIds, update, commitAll, serviceNode };
 }

@@ -50,6 +50,17 @@ type Tx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
 
 const leaseFree = (now: number) => ({ OR: [{ leaseUntil: null }, { leaseUntil: { lt: big(now) } }] });
 
+function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
 /** Integer ids for hand-written SQL; anything else is a bug upstream. */
 function idList(ids: number[]): string {
   if (!ids.every(Number.isSafeInteger)) throw new Error(`non-integer ids ${JSON.stringify(ids.slice(0, 5))}`);
@@ -201,9 +212,10 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
       };
 
       // Successes, grouped by the generation they ran against.
-      const byGen = new Map<number, Completion[]>();
-      for (const c of completions)
-        if (c.kind === 'active') byGen.set(c.claim.generation, [...(byGen.get(c.claim.generation) ?? []), c]);
+      const byGen = groupBy(
+        completions.filter((c) => c.kind === 'active'),
+        (c) => c.claim.generation,
+      );
       for (const [generation, group] of byGen) {
         const plain = group.filter((c) => c.kind === 'active' && !c.wall);
         const withWall = group.filter((c) => c.kind === 'active' && c.wall);
@@ -262,12 +274,9 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
       for (const c of completions) if (!written.has(c.claim.id)) result.lost.push(c.claim.id);
 
       // Close the runs: identical finishes in one statement (the common case for noop and success).
-      const byFinish = new Map<string, number[]>();
-      for (const c of completions) {
-        const key = JSON.stringify(c.run);
-        byFinish.set(key, [...(byFinish.get(key) ?? []), c.claim.runId]);
-      }
-      for (const [key, runIds] of byFinish) {
+      const byFinish = groupBy(completions, (c) => JSON.stringify(c.run));
+      for (const [key, group] of byFinish) {
+        const runIds = group.map((c) => c.claim.runId);
         const f = JSON.parse(key) as RunFinish;
         await tx.run.updateMany({ where: { id: { in: runIds }, status: 'running' }, data: { ...f, endedAt: nowB } });
       }
