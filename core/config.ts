@@ -8,7 +8,15 @@ import { databaseTarget, type DatabaseTarget } from './store/engine';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('127.0.0.1'),
+  /**
+   * Addresses to listen on, comma-separated (e.g. `127.0.0.1,10.231.0.1`: loopback for the CLI and the lab
+   * bridge for discovery and network boot). Each must exist on the host when anneal starts.
+   */
+  HOST: z
+    .string()
+    .default('127.0.0.1')
+    .transform((s) => s.split(',').map((h) => h.trim()))
+    .refine((hosts) => hosts.every((h) => h.length > 0), 'expected addresses separated by commas'),
   ANNEAL_DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().optional(),
   ANNEAL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -24,7 +32,8 @@ const schema = z.object({
 
 export interface Config {
   port: number;
-  host: string;
+  /** Every address the API listens on (at least one). */
+  hosts: string[];
   dataDir: string;
   database: DatabaseTarget;
   logLevel: string;
@@ -45,7 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(e.ANNEAL_DATA_DIR);
   return {
     port: e.PORT,
-    host: e.HOST,
+    hosts: e.HOST,
     dataDir,
     database: databaseTarget(e.DATABASE_URL, dataDir),
     logLevel: e.ANNEAL_LOG_LEVEL,

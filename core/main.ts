@@ -1,8 +1,9 @@
 /**
- * The server process (`npm start`): config → boot → API on HOST:PORT → annealer (unless
- * ANNEAL_ANNEALER=off). Logs one `anneal listening on http://HOST:PORT (<engine>: <database>)` line.
+ * The server process (`npm start`): config → boot → API on every HOST address at PORT → annealer (unless
+ * ANNEAL_ANNEALER=off). Logs one `anneal listening on http://HOST:PORT[, http://HOST2:PORT] (<engine>:
+ * <database>)` line. With PORT=0 the first address picks a free port and the others use the same one.
  *
- * Contract: a configuration or boot failure prints one line `anneal: <message>` to stderr and exits
+ * Contract: a configuration or boot failure, or an address that cannot be bound, prints one line `anneal: <message>` to stderr and exits
  * 1. SIGTERM or SIGINT stops accepting requests, lets in-flight requests and node-role runs finish,
  * closes the database and exits 0. Repeated signals are ignored (tsx relays one signal twice when
  * the process is slow to acknowledge it); a shutdown that takes over 30 s exits 1.
@@ -55,7 +56,7 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-function onShutdown(anneal: Anneal, server: Server): void {
+function onShutdown(anneal: Anneal, servers: Server[]): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return anneal.log.info({ signal }, 'anneal is already shutting down');
@@ -66,7 +67,7 @@ function onShutdown(anneal: Anneal, server: Server): void {
       SHUTDOWN_TIMEOUT_MS,
     );
     deadline.unref();
-    closeServer(server)
+    Promise.all(servers.map(closeServer))
       .then(() => anneal.close())
       .then(
         () => process.exit(0),
@@ -85,14 +86,21 @@ async function main(): Promise<void> {
     fatal(err);
   }
   const { config } = anneal;
-  const server = createServer(createApp(anneal));
+  const app = createApp(anneal);
+  const servers: Server[] = [];
   try {
-    const address = await listen(server, config.port, config.host);
-    onShutdown(anneal, server);
+    let port = config.port;
+    for (const host of config.hosts) {
+      const server = createServer(app);
+      servers.push(server);
+      port = (await listen(server, port, host)).port;
+    }
+    onShutdown(anneal, servers);
     if (config.annealer) anneal.annealer.start();
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    anneal.log.info(`anneal listening on http://${host}:${address.port} (${describeDatabase(config.database)})`);
+    const urls = config.hosts.map((h) => `http://${h.includes(':') ? `[${h}]` : h}:${port}`);
+    anneal.log.info(`anneal listening on ${urls.join(', ')} (${describeDatabase(config.database)})`);
   } catch (err) {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     await anneal.close().catch(() => undefined);
     fatal(err);
   }

@@ -102,12 +102,14 @@ sshd_stop() {
   log "sshd stopped"
 }
 
-# Best effort: the node announces itself to anneal until one announcement is accepted. Only ever to the
+# The node announces itself to anneal as a discovery image would: it retries every DISCOVERY_INTERVAL
+# seconds (default 2) for up to DISCOVERY_ATTEMPTS tries (default 300, ten minutes) while it stays powered
+# on, so a server started after the lab still sees every node. Stops at the first answer 2xx or 409 (the
+# name is registered already) and then never announces again (the `discovered` marker). Only ever to the
 # lab's host address (ANNEAL_URL is validated by core/lab when the lab is created, and again here).
 discover() {
-  local init=$1 body code macs
+  local init=$1 body code macs i
   [ -n "$ANNEAL_URL" ] || return 0
-  [ -e "$NODE_DIR/discovered" ] && return 0
   case "$ANNEAL_URL" in
     "http://$HOST_IP:"[0-9]* | "http://$HOST_IP") ;;
     *)
@@ -116,17 +118,26 @@ discover() {
       ;;
   esac
   macs=$(printf '"%s",' ${NODE_MACS//,/ })
-  body=$(printf '{"name":"%s","macs":[%s],"bmcAddress":"%s"}' "$NODE_NAME" "${macs%,}" "$BMC_ADDRESS")
-  code=$(nsenter -t "$init" -m -u -n env -i PATH="$PATH" curl -sS --noproxy '*' --proto '=http' -m 10 \
-    -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data "$body" \
-    "$ANNEAL_URL/api/v2/nodes" 2>>"$LOG")
-  case "$code" in
-    2?? | 409)
-      touch "$NODE_DIR/discovered"
-      log "discovery: POST $ANNEAL_URL/api/v2/nodes → $code"
-      ;;
-    *) log "discovery failed: POST $ANNEAL_URL/api/v2/nodes → ${code:-no answer}" ;;
-  esac
+  body=$(printf '{"name":"%s","macs":[%s],"bmcAddress":"%s","address":"%s"}' \
+    "$NODE_NAME" "${macs%,}" "$BMC_ADDRESS" "$NODE_IP")
+  for ((i = 1; i <= ${DISCOVERY_ATTEMPTS:-300}; i++)); do
+    [ -e "$NODE_DIR/discovered" ] && return 0
+    [ "$(get "$NODE_DIR/power")" = 1 ] && init_pid >/dev/null || return 0
+    code=$(nsenter -t "$init" -m -u -n env -i PATH="$PATH" curl -sS --noproxy '*' --proto '=http' -m 10 \
+      -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data "$body" \
+      "$ANNEAL_URL/api/v2/nodes" 2>/dev/null)
+    case "$code" in
+      2?? | 409)
+        touch "$NODE_DIR/discovered"
+        log "discovery: POST $ANNEAL_URL/api/v2/nodes → $code (try $i)"
+        return 0
+        ;;
+    esac
+    # One line for the first failure, then silence: a server that is not up yet is the normal case.
+    [ "$i" = 1 ] && log "discovery: POST $ANNEAL_URL/api/v2/nodes → ${code:-no answer}; retrying"
+    sleep "${DISCOVERY_INTERVAL:-2}"
+  done
+  log "discovery gave up after $((i - 1)) tries"
 }
 
 # Extension point for the network-boot install path: when the next-boot device is pxe and the node has a
