@@ -35,6 +35,15 @@ export interface Channel extends EventEmitter {
   end(data?: string | Buffer): void;
   close(): void;
 }
+/** How a remote command ended, as sshd reported it: `exit-status` (code) or `exit-signal` (e.g. KILL). */
+export interface ChannelExit {
+  code: number | null;
+  signal: string | null;
+}
+/** An exec channel; `exitedWith` is set the moment ssh2 parses the command's exit, null until then. */
+export interface ExecChannel extends Channel {
+  readonly exitedWith: ChannelExit | null;
+}
 export interface Sftp extends EventEmitter {
   writeFile(path: string, data: Buffer, opts: { flag: string; mode: number }, cb: (err?: Error) => void): void;
   chmod(path: string, mode: number, cb: (err?: Error) => void): void;
@@ -91,8 +100,11 @@ export interface SshConnection {
   /** Script runs (sessions minus one for SFTP and one kept free for killing a run). */
   readonly runSlots: Slots;
   readonly killSlots: Slots;
-  /** Opens an exec channel; rejects ERR_REMOTE_UNREACHABLE when the channel cannot be opened. */
-  exec(command: string): Promise<Channel>;
+  /**
+   * Opens an exec channel; rejects ERR_REMOTE_UNREACHABLE when the channel cannot be opened. The
+   * command's exit is captured from the start (`exitedWith`): it may arrive before this resolves.
+   */
+  exec(command: string): Promise<ExecChannel>;
   /** The connection's SFTP session, opened on first use and kept open. */
   sftp(): Promise<Sftp>;
   onClose(fn: () => void): void;
@@ -208,7 +220,18 @@ function wrap(target: Required<SshTarget>, ssh: NodeSSH, client: Ssh2Client, opt
         const fail = (err: unknown) => reject(unreachable(target, 'cannot open a session on', err));
         if (closed) return fail(new Error('connection closed'));
         try {
-          client.exec(command, (err, channel) => (err ? fail(err) : resolve(channel)));
+          client.exec(command, (err, channel) => {
+            if (err) return fail(err);
+            // NOTE(race): when the client reads late (a busy host), sshd's reply to the exec request,
+            // the output, the exit status and the close arrive in one read and ssh2 parses them in
+            // one go: the 'exit' event fires before a listener attached after `await exec()` exists.
+            // That lost exit made finished runs look like lost connections (and re-ran them).
+            const ch = Object.assign(channel, { exitedWith: null as ChannelExit | null });
+            channel.once('exit', (code?: number | null, signal?: string | null) => {
+              ch.exitedWith = { code: code ?? null, signal: signal ?? null };
+            });
+            resolve(ch);
+          });
         } catch (err) {
           fail(err);
         }

@@ -8,7 +8,7 @@ import type { ExecOptions, ExecResult } from '../plugins/manifest';
 import {
   describeTarget,
   unreachable,
-  type Channel,
+  type ExecChannel,
   type SshConnection,
   type SshLogger,
   type SshTarget,
@@ -67,7 +67,7 @@ export async function runOnce(
 
 function stream(
   conn: SshConnection,
-  channel: Channel,
+  channel: ExecChannel,
   marker: string,
   deadline: Deadline,
   log: SshLogger,
@@ -76,7 +76,6 @@ function stream(
     const scanner = new PidMarkerScanner(marker);
     const out = new TailBuffer(outputTailBytes);
     const err = new TailBuffer(outputTailBytes);
-    let exit: { code?: number | null; signal?: string | null } | null = null;
     let killWanted = false;
     let killing: Promise<void> | null = null;
     let grace: NodeJS.Timeout | null = null;
@@ -97,15 +96,13 @@ function stream(
       if (killWanted) startKill();
     });
     channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    channel.on('exit', (code?: number | null, signal?: string | null) => {
-      exit = { code, signal };
-    });
     channel.on('close', () => {
       if (grace) clearTimeout(grace);
       deadline.signal.removeEventListener('abort', onCancel);
       out.push(scanner.flush());
       const stdout = out.toString();
       const stderr = err.toString();
+      const exit = channel.exitedWith;
       if (deadline.signal.aborted) {
         void Promise.resolve(killing).then(() => reject(deadline.error({ stdoutTail: stdout, stderrTail: stderr })));
       } else if (!exit) {

@@ -48,10 +48,13 @@ export function killCommand(pid: number): string {
   return `kill -KILL -- -${Math.trunc(pid)} 2>/dev/null; true`;
 }
 
-/** An exit status for any end of the remote process: the code, or 128 + signal number (as a shell does). */
+/**
+ * An exit status for any end of the remote process: the code, or 128 + signal number (as a shell
+ * does). The signal may be named with or without `SIG` (ssh2 reports `SIGKILL`, the protocol `KILL`).
+ */
 export function exitStatus(code: number | null | undefined, signal: string | null | undefined): number {
   if (typeof code === 'number') return code;
-  const num = signal ? (constants.signals as Record<string, number>)[`SIG${signal}`] : undefined;
+  const num = signal ? (constants.signals as Record<string, number>)[`SIG${signal.replace(/^SIG/, '')}`] : undefined;
   return 128 + (num ?? 0);
 }
 
