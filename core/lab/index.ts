@@ -3,7 +3,8 @@
  * (DESIGN §5, docs/lab.md). Node i of lab L is a network namespace `anl-L-i` with 10.231.0.(10+i) on the
  * lab bridge, its own hostname `n<i>.L.lab`, its own /etc /var /root /home /opt /srv /usr (overlayfs), its
  * own sshd and host keys, two sparse virtual disks, and an ipmi_sim BMC on 127.0.0.1:(9000+i) whose power
- * control really starts and stops the node's processes.
+ * control really starts and stops the node's processes. One Redfish BMC emulator per lab serves node i on
+ * 127.0.0.1:(8000+i)/tcp and drives the same chassis (core/lab/redfish.ts).
  *
  * Every function needs root. Mutating commands hold the lab's lock (ERR_LAB_LOCKED when another holds it).
  * Secrets (BMC passwords, the SSH private key) live only in 0600 files under the state directory and are
@@ -15,13 +16,14 @@ import { AppError, inputError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { startBmc, stopBmc } from './bmc';
 import {
-  BMC_HOST, BMC_USERNAME, bridgeName, checkLabName, DEFAULT_BMC_BASE_PORT, DEFAULT_LAB_NAME, DEFAULT_STATE_DIR,
-  hostVethName, LAB_HOST_IP, LAB_SUBNET, labPaths, labShort, MAX_NODES, netnsName, NODE_IP_OFFSET, nodeIp,
-  nodeMacs, nodeName, nodePaths, SSH_USER, type LabPaths,
+  BMC_HOST, BMC_USERNAME, bridgeName, checkLabName, DEFAULT_BMC_BASE_PORT, DEFAULT_LAB_NAME,
+  DEFAULT_REDFISH_BASE_PORT, DEFAULT_STATE_DIR, hostVethName, LAB_HOST_IP, LAB_SUBNET, labPaths, labShort,
+  MAX_NODES, netnsName, NODE_IP_OFFSET, nodeIp, nodeMacs, nodeName, nodePaths, SSH_USER, type LabPaths,
 } from './layout'; // prettier-ignore
 import { checkSubnetFree, ensureBridge, inLabSubnet, setLinkUp, setSlowLink } from './net';
 import { ensureNode, nodeStatus, type EnsureOutcome, type LabContext } from './node';
 import { pool, run } from './proc';
+import { ensureRedfish, installRedfishEmulator, redfishPortOf, redfishRunning } from './redfish';
 import {
   newBmcPassword, readFaults, readLabRecord, readSecrets, setFault, withLabLock, writeIfChanged,
   writeLabRecord, writeSecrets, type LabRecord, type NodeRecord,
@@ -33,7 +35,9 @@ import {
 } from './types'; // prettier-ignore
 
 export * from './types';
-export { LAB_HOST_IP, LAB_SUBNET, DEFAULT_LAB_NAME, DEFAULT_STATE_DIR, DEFAULT_BMC_BASE_PORT } from './layout';
+export {
+  LAB_HOST_IP, LAB_SUBNET, DEFAULT_LAB_NAME, DEFAULT_STATE_DIR, DEFAULT_BMC_BASE_PORT, DEFAULT_REDFISH_BASE_PORT,
+} from './layout'; // prettier-ignore
 
 /** Programs the lab runs (Debian: iproute2, util-linux, openssh-server, openipmi, ipmitool, curl). */
 const REQUIRED_PROGRAMS = [
@@ -130,6 +134,7 @@ function validateUrl(url: string, hostIp: string): string {
 }
 
 function statusOf(paths: LabPaths, rec: LabRecord): LabStatus {
+  const redfish = redfishRunning(paths, rec);
   return {
     name: rec.name,
     stateDir: paths.stateDir,
@@ -140,7 +145,18 @@ function statusOf(paths: LabPaths, rec: LabRecord): LabStatus {
     annealUrl: rec.annealUrl,
     pxeHook: rec.pxeHook,
     createdAt: rec.createdAt,
-    nodes: rec.nodes.map((n) => nodeStatus(rec, paths, n)),
+    nodes: rec.nodes.map((n) => withRedfish(rec, nodeStatus(rec, paths, n), redfish)),
+  };
+}
+
+/** Adds the node's Redfish service to its status (a stopped emulator makes the node unhealthy). */
+function withRedfish(rec: LabRecord, s: LabNodeStatus, running: (n: NodeRecord) => boolean): LabNodeStatus {
+  const node = rec.nodes.find((n) => n.index === s.index) as NodeRecord;
+  const up = running(node) && !s.faults.includes('bmc-down');
+  return {
+    ...s,
+    redfish: { host: BMC_HOST, port: redfishPortOf(rec, node), username: BMC_USERNAME, running: up },
+    healthy: s.healthy && (up || s.faults.includes('bmc-down')),
   };
 }
 
@@ -182,7 +198,7 @@ function labContext(paths: LabPaths, rec: LabRecord, log: Logger, sshPublicKey: 
  * their sshd accepts connections. Running it twice changes nothing the second time.
  *
  * Throws ERR_INPUT_INVALID (bad options), ERR_LAB_PREREQUISITE (not root, programs missing),
- * ERR_LAB_CONFLICT (another lab holds 10.231.0.0/24, a BMC port is taken, an option that cannot change
+ * ERR_LAB_CONFLICT (another lab holds 10.231.0.0/24, a BMC or Redfish port is taken, an option that cannot change
  * differs from the existing lab), ERR_LAB_LOCKED, ERR_LAB_COMMAND_FAILED (a step failed; run it again, it
  * resumes where it stopped; `anneal lab down` removes everything).
  */
@@ -210,6 +226,17 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
     if (!Number.isInteger(bmcBasePort) || bmcBasePort < 1024 || bmcBasePort + opts.nodes > 65535) {
       throw inputError([{ field: 'bmcBasePort', message: `expected a port from 1024 to ${65535 - opts.nodes}` }]);
     }
+    const redfishBasePort = opts.redfishBasePort ?? prev?.redfishBasePort ?? DEFAULT_REDFISH_BASE_PORT;
+    if (!Number.isInteger(redfishBasePort) || redfishBasePort < 1024 || redfishBasePort + opts.nodes > 65535) {
+      throw inputError([{ field: 'redfishBasePort', message: `expected a port from 1024 to ${65535 - opts.nodes}` }]);
+    }
+    if (prev?.redfishBasePort !== undefined && prev.redfishBasePort !== redfishBasePort) {
+      throw new AppError(
+        'ERR_LAB_CONFLICT',
+        `lab ${name} exists with Redfish base port ${prev.redfishBasePort}; it cannot change (remove the lab first)`,
+        { details: { redfishBasePort: prev.redfishBasePort } },
+      );
+    }
     if (prev && (prev.hostIp !== hostIp || prev.bmcBasePort !== bmcBasePort)) {
       throw new AppError(
         'ERR_LAB_CONFLICT',
@@ -231,11 +258,19 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
     mkdirSync(paths.labDir, { recursive: true, mode: 0o700 });
     mkdirSync(paths.nodesDir, { recursive: true, mode: 0o700 });
     installScripts(paths);
+    installRedfishEmulator(paths);
     const sshPublicKey = await ensureSshKey(paths, name);
 
     const now = new Date().toISOString();
+    // Labs made before Redfish get their Redfish ports here (the only change to an existing node record).
     const rec: LabRecord = prev
-      ? { ...prev, annealUrl, pxeHook, nodes: [...prev.nodes] }
+      ? {
+          ...prev,
+          redfishBasePort,
+          annealUrl,
+          pxeHook,
+          nodes: prev.nodes.map((n) => ({ ...n, redfishPort: n.redfishPort ?? redfishBasePort + n.index })),
+        }
       : {
           version: 1,
           name,
@@ -244,6 +279,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
           subnet: LAB_SUBNET,
           hostIp,
           bmcBasePort,
+          redfishBasePort,
           annealUrl,
           pxeHook,
           createdAt: now,
@@ -262,6 +298,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
           hostVeth: hostVethName(name, i),
           macs: nodeMacs(name, i),
           bmcPort: bmcBasePort + i,
+          redfishPort: redfishBasePort + i,
         });
       }
       if (!secrets.bmcPasswords[String(i)]) {
@@ -274,10 +311,13 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
     if (!prev || JSON.stringify({ ...prev, updatedAt: '' }) !== JSON.stringify({ ...rec, updatedAt: '' }))
       writeLabRecord(paths, rec);
 
+    // Started before the nodes and waited for after them: its start overlaps theirs.
+    const redfish = await ensureRedfish(paths, rec);
     await ensureBridge(name, bridge, hostIp);
     const ctx = labContext(paths, rec, log, sshPublicKey);
     const wanted = rec.nodes.filter((n) => n.index <= opts.nodes);
     const outcomes = await pool(wanted, concurrency, (n) => ensureNode(ctx, n));
+    await redfish.ready();
     const count = (o: EnsureOutcome) => outcomes.filter((x) => x === o).length;
     log.info(
       {
@@ -286,6 +326,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
         created: count('created'),
         repaired: count('repaired'),
         kept: count('kept'),
+        redfish: redfish.outcome,
         ms: Date.now() - started,
       },
       'lab: up',
@@ -364,7 +405,7 @@ export async function labFault(
       throw e;
     }
     log.info({ lab: name, node: node.name, fault: ref.fault }, 'lab: fault injected');
-    return nodeStatus(rec, paths, node);
+    return withRedfish(rec, nodeStatus(rec, paths, node), redfishRunning(paths, rec));
   });
 }
 
@@ -415,5 +456,6 @@ export async function labNodeCredentials(ref: LabRef & { node: LabNodeRef }): Pr
     node: node.name,
     ssh: { host: node.ip, port: 22, username: SSH_USER, privateKeyPath: paths.sshKey },
     bmc: { host: BMC_HOST, port: node.bmcPort, username: BMC_USERNAME, password },
+    redfish: { host: BMC_HOST, port: redfishPortOf(rec, node), username: BMC_USERNAME, password },
   };
 }

@@ -18,6 +18,8 @@ export const MAX_NODES = 200;
 export const DEFAULT_LAB_NAME = 'anneal';
 export const DEFAULT_STATE_DIR = '/var/lib/anneal-lab';
 export const DEFAULT_BMC_BASE_PORT = 9000;
+/** The Redfish service of node i listens on 127.0.0.1:(redfishBasePort + i) (TCP). */
+export const DEFAULT_REDFISH_BASE_PORT = 8000;
 export const BMC_HOST = '127.0.0.1';
 export const BMC_USERNAME = 'admin';
 export const SSH_USER = 'root';
@@ -126,6 +128,10 @@ export function labPaths(stateDir: string, lab: string) {
     binDir: path.join(labDir, 'bin'),
     nodesDir: path.join(labDir, 'nodes'),
     logFile: path.join(labDir, 'lab.log'),
+    /** The Redfish BMC emulator: its JavaScript copy, pid file and log (core/lab/redfish.ts). */
+    redfishScript: path.join(labDir, 'bin', 'redfish-bmc.js'),
+    redfishPid: path.join(labDir, 'redfish.pid'),
+    redfishLog: path.join(labDir, 'redfish.log'),
   };
 }
 

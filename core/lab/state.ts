@@ -21,6 +21,8 @@ export interface NodeRecord {
   hostVeth: string;
   macs: { eth0: string; eth1: string; hostVeth: string };
   bmcPort: number;
+  /** TCP port of the node's Redfish service on 127.0.0.1 (absent in labs made before Redfish). */
+  redfishPort?: number;
 }
 
 /** lab.json, version 1. */
@@ -32,6 +34,8 @@ export interface LabRecord {
   subnet: string;
   hostIp: string;
   bmcBasePort: number;
+  /** Absent in labs made before Redfish; labUp fills it in. */
+  redfishBasePort?: number;
   annealUrl: string | null;
   pxeHook: string | null;
   createdAt: string;

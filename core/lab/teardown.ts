@@ -14,8 +14,22 @@ import { allPids, cmdline, mntNs, netNsInode, run, stopPids } from './proc';
 import { readText } from './state';
 import type { LabDownResult } from './types';
 
-/** Programs the lab starts with the lab directory on their command line. */
-const LAB_PROGRAMS = new Set(['ipmi_sim', 'unshare', 'ip', 'bash', 'sh', 'nsenter', 'flock', 'sshd', 'curl']);
+/**
+ * Programs the lab starts with the lab directory on their command line; `anneal-lab-redfish` is the argv[0]
+ * of the Redfish emulator (core/lab/redfish.ts).
+ */
+const LAB_PROGRAMS = new Set([
+  'ipmi_sim',
+  'unshare',
+  'ip',
+  'bash',
+  'sh',
+  'nsenter',
+  'flock',
+  'sshd',
+  'curl',
+  'anneal-lab-redfish',
+]);
 
 /** Network namespaces of the lab (`anl-<lab>-<digits>`). */
 export async function labNetnsList(lab: string): Promise<string[]> {

@@ -30,6 +30,8 @@ export interface LabUpOptions extends LabRef {
   hostIp?: string;
   /** BMC of node i listens on 127.0.0.1:(bmcBasePort + i); default 9000. Fixed when the lab is created. */
   bmcBasePort?: number;
+  /** Redfish of node i listens on 127.0.0.1:(redfishBasePort + i)/tcp; default 8000. Fixed when the lab is created. */
+  redfishBasePort?: number;
   /**
    * A shell command run on the host when a node powers on with next-boot = pxe (the network-boot install
    * path). Environment: NODE_DIR, NODE_NAME, NODE_IP, NODE_MACS, NODE_NETNS, INIT_PID, HOST_IP, ANNEAL_URL.
@@ -69,6 +71,12 @@ export interface LabNodeStatus {
   /** The host side of the node's veth, attached to the lab bridge. */
   hostVeth: string;
   bmc: { host: string; port: number; username: string; running: boolean };
+  /**
+   * The node's Redfish service (the lab's emulator, same user and password as its BMC). `running`: the
+   * emulator listens on the port and the node has no `bmc-down` fault. Always set in what the lab
+   * library returns (optional only because core/lab/node.ts builds the rest of this object).
+   */
+  redfish?: { host: string; port: number; username: string; running: boolean };
   power: 'on' | 'off';
   /** Next-boot device as the BMC reports it: `none`, `pxe`, `default`, … */
   bootDevice: string;
@@ -100,6 +108,8 @@ export interface LabNodeCredentials {
   node: string;
   ssh: { host: string; port: number; username: string; privateKeyPath: string };
   bmc: { host: string; port: number; username: string; password: string };
+  /** The node's Redfish service: plain http on loopback, the same user and password as `bmc`. */
+  redfish: { host: string; port: number; username: string; password: string };
 }
 
 export interface LabDownResult {

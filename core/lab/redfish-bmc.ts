@@ -1,0 +1,544 @@
+/**
+ * The lab's Redfish BMC emulator: a stand-in for the Redfish service of a real BMC, one process per lab,
+ * one HTTP listener per node on 127.0.0.1:<redfishPort>. It implements only what the `redfish` power
+ * driver uses (ServiceRoot, the Systems collection, one ComputerSystem with PowerState and Boot, the
+ * ComputerSystem.Reset action and its ActionInfo, PATCH of Boot) with DMTF-shaped resources and errors;
+ * it is not a certified Redfish service (no sessions, no TLS, no EventService, no other resources).
+ *
+ * It changes the node's chassis exactly like ipmi_sim does, through
+ * `<labDir>/bin/bmc-control.sh <nodeDir> get power|get boot|set power 1|…`, so powering off over Redfish
+ * really stops the node's sshd. Run as a plain JavaScript copy in <labDir>/bin (core/lab/redfish.ts
+ * installs and starts it): `anneal-lab-redfish <labDir>/bin/redfish-bmc.js <labDir>`. Node built-ins only.
+ *
+ * Contract:
+ * - Nodes, ports and credentials come from <labDir>/lab.json and the 0600 <labDir>/secrets.json (user
+ *   REDFISH_USERNAME, the node's ipmi_sim password), read at start and again on SIGHUP (new nodes get a
+ *   listener, removed ones lose it). Passwords are never logged and never in argv.
+ * - Start: exits 1 when any port cannot be bound (the caller checked they were free). Reload: a port that
+ *   cannot be bound is logged and skipped; the others keep serving. SIGTERM closes everything and exits 0.
+ * - A node with the `bmc-down` fault does not answer: its connections are closed at once, like a dead BMC.
+ * - Power and boot requests of one node run one at a time, in arrival order; bmc-control.sh also locks.
+ *   A chassis command that fails answers 500 (the driver reports ERR_POWER_FAILED).
+ */
+import { execFile } from 'node:child_process';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import path from 'node:path';
+
+const HOST = process.env.REDFISH_HOST ?? '127.0.0.1';
+const USERNAME = process.env.REDFISH_USERNAME ?? 'admin';
+const SYSTEM_ID = '1';
+const MESSAGE_REGISTRY = 'Base.1.8.1';
+const RESET_TYPES = ['On', 'ForceOff', 'GracefulShutdown', 'ForceRestart', 'PowerCycle'] as const;
+const BOOT_TARGETS = ['None', 'Pxe', 'Hdd'] as const;
+const BOOT_ENABLED = ['Once', 'Disabled'] as const;
+const MAX_BODY = 64 * 1024;
+
+interface EmuNode {
+  index: number;
+  name: string;
+  port: number;
+  dir: string;
+  password: string;
+  server: Server;
+  /** Tail of this node's queue of chassis commands. */
+  queue: Promise<unknown>;
+}
+
+type Json = Record<string, unknown>;
+
+class RedfishError extends Error {
+  constructor(
+    readonly status: number,
+    readonly id: string,
+    message: string,
+    readonly args: string[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const labDir = path.resolve(process.argv[2] ?? '');
+const control = path.join(labDir, 'bin', 'bmc-control.sh');
+const nodes = new Map<number, EmuNode>();
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+/** Runs bmc-control.sh for one node; resolves with its stdout, rejects on a non-zero exit. */
+function chassis(node: EmuNode, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      control,
+      [node.dir, ...args],
+      { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' }, timeout: 60_000 },
+      (err, stdout) => {
+        if (err) {
+          log(`${node.name}: bmc-control ${args.join(' ')} failed: ${err.message.split('\n')[0]}`);
+          reject(
+            new RedfishError(
+              500,
+              'InternalError',
+              `The request failed due to an internal service error: the chassis of ${node.name} did not carry out "${args.join(' ')}" (see its bmc/control.log). The service is still operational.`,
+            ),
+          );
+        } else resolve(String(stdout));
+      },
+    );
+  });
+}
+
+/** Queues a chassis change behind the node's earlier ones. */
+function serial<T>(node: EmuNode, fn: () => Promise<T>): Promise<T> {
+  const next = node.queue.then(fn, fn);
+  node.queue = next.catch(() => undefined);
+  return next;
+}
+
+async function powerState(node: EmuNode): Promise<'On' | 'Off'> {
+  return /power:1/.test(await chassis(node, ['get', 'power'])) ? 'On' : 'Off';
+}
+
+async function bootOverride(node: EmuNode): Promise<{ enabled: string; target: string }> {
+  const device = /boot:(\S+)/.exec(await chassis(node, ['get', 'boot']))?.[1] ?? 'none';
+  if (device === 'pxe') return { enabled: 'Once', target: 'Pxe' };
+  if (device === 'default') return { enabled: 'Once', target: 'Hdd' };
+  return { enabled: 'Disabled', target: 'None' };
+}
+
+const systemsUri = '/redfish/v1/Systems';
+const systemUri = `${systemsUri}/${SYSTEM_ID}`;
+const resetUri = `${systemUri}/Actions/ComputerSystem.Reset`;
+const resetInfoUri = `${systemUri}/ResetActionInfo`;
+
+function serviceRoot(node: EmuNode): Json {
+  return {
+    '@odata.id': '/redfish/v1',
+    '@odata.type': '#ServiceRoot.v1_5_0.ServiceRoot',
+    Id: 'RootService',
+    Name: 'Root Service',
+    RedfishVersion: '1.6.0',
+    UUID: uuidOf(node),
+    Product: 'anneal lab Redfish BMC emulator (a stand-in, not a certified Redfish service)',
+    Systems: { '@odata.id': systemsUri },
+  };
+}
+
+function systemsCollection(): Json {
+  return {
+    '@odata.id': systemsUri,
+    '@odata.type': '#ComputerSystemCollection.ComputerSystemCollection',
+    Name: 'Computer System Collection',
+    Members: [{ '@odata.id': systemUri }],
+    'Members@odata.count': 1,
+  };
+}
+
+async function computerSystem(node: EmuNode): Promise<Json> {
+  const [power, boot] = await Promise.all([powerState(node), bootOverride(node)]);
+  return {
+    '@odata.id': systemUri,
+    '@odata.type': '#ComputerSystem.v1_10_0.ComputerSystem',
+    Id: SYSTEM_ID,
+    Name: node.name,
+    HostName: node.name,
+    SystemType: 'Physical',
+    Manufacturer: 'anneal lab',
+    Model: 'lab node',
+    UUID: uuidOf(node),
+    PowerState: power,
+    Status: { State: 'Enabled', Health: 'OK' },
+    Boot: {
+      BootSourceOverrideEnabled: boot.enabled,
+      BootSourceOverrideTarget: boot.target,
+      'BootSourceOverrideTarget@Redfish.AllowableValues': [...BOOT_TARGETS],
+      'BootSourceOverrideEnabled@Redfish.AllowableValues': [...BOOT_ENABLED],
+    },
+    Actions: {
+      '#ComputerSystem.Reset': {
+        target: resetUri,
+        'ResetType@Redfish.AllowableValues': [...RESET_TYPES],
+        '@Redfish.ActionInfo': resetInfoUri,
+      },
+    },
+  };
+}
+
+function resetActionInfo(): Json {
+  return {
+    '@odata.id': resetInfoUri,
+    '@odata.type': '#ActionInfo.v1_1_2.ActionInfo',
+    Id: 'ResetActionInfo',
+    Name: 'Reset Action Info',
+    Parameters: [{ Name: 'ResetType', Required: true, DataType: 'String', AllowableValues: [...RESET_TYPES] }],
+  };
+}
+
+function uuidOf(node: EmuNode): string {
+  const h = createHash('sha256').update(`${labDir}:${node.index}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+async function reset(node: EmuNode, body: Json): Promise<void> {
+  if (!('ResetType' in body)) {
+    throw new RedfishError(
+      400,
+      'ActionParameterMissing',
+      'The action ComputerSystem.Reset requires the parameter ResetType to be present in the request body.',
+      ['ComputerSystem.Reset', 'ResetType'],
+    );
+  }
+  const type = body.ResetType;
+  if (typeof type !== 'string' || !(RESET_TYPES as readonly string[]).includes(type)) {
+    throw new RedfishError(
+      400,
+      'ActionParameterValueNotInList',
+      `The value ${JSON.stringify(type)} for the parameter ResetType in the action ComputerSystem.Reset is not in the list of acceptable values (${RESET_TYPES.join(', ')}).`,
+      [String(type), 'ResetType', 'ComputerSystem.Reset'],
+    );
+  }
+  await serial(node, async () => {
+    log(`${node.name}: reset ${type}`);
+    switch (type) {
+      case 'On':
+        await chassis(node, ['set', 'power', '1']);
+        break;
+      case 'ForceOff':
+        await chassis(node, ['set', 'power', '0']);
+        break;
+      case 'GracefulShutdown':
+        await chassis(node, ['set', 'shutdown', '1']);
+        break;
+      case 'ForceRestart':
+        await chassis(node, ['set', 'reset', '1']);
+        break;
+      case 'PowerCycle':
+        await chassis(node, ['set', 'power', '0']);
+        await chassis(node, ['set', 'power', '1']);
+        break;
+    }
+  });
+}
+
+async function patchSystem(node: EmuNode, body: Json): Promise<void> {
+  for (const key of Object.keys(body)) {
+    if (key === 'Boot') continue;
+    const known = ['Id', 'Name', 'PowerState', 'UUID', 'Status', 'Actions', 'HostName', 'SystemType'];
+    throw known.includes(key) || key.startsWith('@odata.')
+      ? new RedfishError(
+          400,
+          'PropertyNotWritable',
+          `The property ${key} is a read only property and cannot be assigned a value.`,
+          [key],
+        )
+      : new RedfishError(
+          400,
+          'PropertyUnknown',
+          `The property ${key} is not in the list of valid properties for the resource.`,
+          [key],
+        );
+  }
+  const boot = body.Boot;
+  if (boot === undefined) return;
+  if (typeof boot !== 'object' || boot === null || Array.isArray(boot)) {
+    throw new RedfishError(
+      400,
+      'PropertyValueTypeError',
+      `The value ${JSON.stringify(boot)} for the property Boot is of a different type than the property can accept.`,
+      [JSON.stringify(boot), 'Boot'],
+    );
+  }
+  const b = boot as Json;
+  for (const key of Object.keys(b)) {
+    if (key !== 'BootSourceOverrideTarget' && key !== 'BootSourceOverrideEnabled') {
+      throw new RedfishError(
+        400,
+        'PropertyUnknown',
+        `The property Boot/${key} is not in the list of valid properties for the resource.`,
+        [`Boot/${key}`],
+      );
+    }
+  }
+  const check = (key: string, allowed: readonly string[]): string | undefined => {
+    const v = b[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !allowed.includes(v)) {
+      throw new RedfishError(
+        400,
+        'PropertyValueNotInList',
+        `The value ${JSON.stringify(v)} for the property Boot/${key} is not in the list of acceptable values (${allowed.join(', ')}).`,
+        [String(v), `Boot/${key}`],
+      );
+    }
+    return v;
+  };
+  const target = check('BootSourceOverrideTarget', BOOT_TARGETS);
+  const enabled = check('BootSourceOverrideEnabled', BOOT_ENABLED);
+  // The chassis knows one thing: the device of the next boot (pxe, default = disk, none).
+  const device =
+    enabled === 'Disabled' || target === 'None'
+      ? 'none'
+      : target === 'Pxe'
+        ? 'pxe'
+        : target === 'Hdd'
+          ? 'default'
+          : null;
+  if (device === null) return;
+  await serial(node, async () => {
+    log(`${node.name}: next boot ${device}`);
+    await chassis(node, ['set', 'boot', device]);
+  });
+}
+
+function authorized(node: EmuNode, req: IncomingMessage): boolean {
+  const m = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const text = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const userOk = timingSafeEqual(digest(text.slice(0, colon)), digest(USERNAME));
+  const passOk = timingSafeEqual(digest(text.slice(colon + 1)), digest(node.password));
+  return userOk && passOk;
+}
+
+function readBody(req: IncomingMessage): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new RedfishError(413, 'GeneralError', `The request body exceeds ${MAX_BODY} bytes.`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      try {
+        const v: unknown = text.trim() === '' ? {} : JSON.parse(text);
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+        resolve(v as Json);
+      } catch {
+        reject(
+          new RedfishError(
+            400,
+            'MalformedJSON',
+            'The request body submitted was malformed JSON and could not be parsed by the receiving service.',
+          ),
+        );
+      }
+    });
+  });
+}
+
+function send(res: ServerResponse, status: number, body?: Json, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'OData-Version': '4.0',
+    'Cache-Control': 'no-cache',
+    ...(body === undefined ? {} : { 'Content-Type': 'application/json; charset=utf-8' }),
+    'Content-Length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function errorBody(e: RedfishError): Json {
+  const messageId = `${MESSAGE_REGISTRY}.${e.id}`;
+  return {
+    error: {
+      code: messageId,
+      message: e.message,
+      '@Message.ExtendedInfo': [
+        {
+          '@odata.type': '#Message.v1_1_1.Message',
+          MessageId: messageId,
+          Message: e.message,
+          MessageArgs: e.args,
+          Severity: e.status >= 500 ? 'Critical' : 'Warning',
+          Resolution: resolutionOf(e),
+        },
+      ],
+    },
+  };
+}
+
+function resolutionOf(e: RedfishError): string {
+  if (e.status === 401) return 'Send HTTP Basic credentials the BMC accepts.';
+  if (e.status === 404) return 'Use a URI this service lists (start at /redfish/v1).';
+  if (e.status === 405) return 'Use one of the methods in the Allow header.';
+  if (e.status >= 500) return "Retry the request; if it keeps failing, check the node's bmc/control.log.";
+  return 'Correct the request body and resubmit the request.';
+}
+
+/** Which methods each resource allows; everything else under /redfish is 404. */
+const ROUTES: Record<string, string[]> = {
+  '/redfish': ['GET', 'HEAD'],
+  '/redfish/v1': ['GET', 'HEAD'],
+  [systemsUri]: ['GET', 'HEAD'],
+  [systemUri]: ['GET', 'HEAD', 'PATCH'],
+  [resetUri]: ['POST'],
+  [resetInfoUri]: ['GET', 'HEAD'],
+};
+
+async function route(node: EmuNode, req: IncomingMessage): Promise<{ status: number; body?: Json }> {
+  const method = req.method ?? 'GET';
+  let uri = new URL(req.url ?? '/', 'http://bmc').pathname.replace(/\/+$/, '');
+  if (uri === '') uri = '/';
+  // The service root (and /redfish) answer without credentials, as the specification requires.
+  if ((uri === '/redfish' || uri === '/redfish/v1') && (method === 'GET' || method === 'HEAD')) {
+    return { status: 200, body: uri === '/redfish' ? { v1: '/redfish/v1/' } : serviceRoot(node) };
+  }
+  if (!authorized(node, req)) {
+    throw new RedfishError(
+      401,
+      'ResourceAtUriUnauthorized',
+      `While accessing the resource at ${uri}, the service received an authorization error: invalid username or password.`,
+      [uri, 'invalid username or password'],
+      { 'WWW-Authenticate': 'Basic realm="Redfish"' },
+    );
+  }
+  const allowed = ROUTES[uri];
+  if (!allowed) {
+    if (method === 'POST' && uri.startsWith(`${systemUri}/Actions/`)) {
+      const action = uri.slice(`${systemUri}/Actions/`.length);
+      throw new RedfishError(400, 'ActionNotSupported', `The action ${action} is not supported by the resource.`, [
+        action,
+      ]);
+    }
+    throw new RedfishError(404, 'ResourceMissingAtURI', `The resource at the URI ${uri} was not found.`, [uri]);
+  }
+  if (!allowed.includes(method)) {
+    throw new RedfishError(
+      405,
+      'OperationNotAllowed',
+      `The HTTP method ${method} is not allowed on ${uri}.`,
+      [method, uri],
+      { Allow: allowed.join(', ') },
+    );
+  }
+  if (uri === systemsUri) return { status: 200, body: systemsCollection() };
+  if (uri === resetInfoUri) return { status: 200, body: resetActionInfo() };
+  if (uri === systemUri && method === 'PATCH') {
+    await patchSystem(node, await readBody(req));
+    return { status: 200, body: await computerSystem(node) };
+  }
+  if (uri === systemUri) return { status: 200, body: await computerSystem(node) };
+  await reset(node, await readBody(req));
+  return { status: 204 };
+}
+
+function handle(node: EmuNode, req: IncomingMessage, res: ServerResponse): void {
+  if (existsSync(path.join(node.dir, 'faults', 'bmc-down'))) {
+    req.socket.destroy();
+    return;
+  }
+  route(node, req).then(
+    ({ status, body }) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') log(`${node.name}: ${req.method} ${req.url} → ${status}`);
+      send(res, status, req.method === 'HEAD' ? undefined : body);
+    },
+    (e: unknown) => {
+      const err =
+        e instanceof RedfishError
+          ? e
+          : new RedfishError(500, 'InternalError', 'The request failed due to an internal service error.');
+      if (!(e instanceof RedfishError)) log(`${node.name}: ${req.method} ${req.url}: ${(e as Error).message}`);
+      if (err.status !== 401) log(`${node.name}: ${req.method} ${req.url} → ${err.status} ${err.id}`);
+      send(res, err.status, errorBody(err), err.headers);
+    },
+  );
+}
+
+interface LabJson {
+  nodes: { index: number; name: string; redfishPort?: number }[];
+}
+
+/** (Re)reads lab.json and secrets.json and makes the listeners match. Resolves false when a port failed. */
+async function load(): Promise<boolean> {
+  const lab = JSON.parse(readFileSync(path.join(labDir, 'lab.json'), 'utf8')) as LabJson;
+  const secrets = JSON.parse(readFileSync(path.join(labDir, 'secrets.json'), 'utf8')) as {
+    bmcPasswords: Record<string, string>;
+  };
+  const wanted = new Set<number>();
+  let ok = true;
+  const listening: Promise<void>[] = [];
+  for (const n of lab.nodes) {
+    const password = secrets.bmcPasswords[String(n.index)];
+    if (typeof n.redfishPort !== 'number' || !password) continue;
+    wanted.add(n.index);
+    const have = nodes.get(n.index);
+    if (have && have.port === n.redfishPort) {
+      have.password = password;
+      continue;
+    }
+    if (have) await new Promise((r) => have.server.close(r));
+    const node: EmuNode = {
+      index: n.index,
+      name: n.name,
+      port: n.redfishPort,
+      dir: path.join(labDir, 'nodes', `n${n.index}`),
+      password,
+      server: createServer(),
+      queue: Promise.resolve(),
+    };
+    node.server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(node, req, res));
+    node.server.keepAliveTimeout = 5000;
+    nodes.set(n.index, node);
+    listening.push(
+      new Promise((resolve) => {
+        node.server.once('error', (e: Error) => {
+          log(`${node.name}: cannot listen on ${HOST}:${node.port}: ${e.message}`);
+          nodes.delete(node.index);
+          ok = false;
+          resolve();
+        });
+        node.server.listen(node.port, HOST, () => {
+          log(`${node.name}: listening on http://${HOST}:${node.port}`);
+          resolve();
+        });
+      }),
+    );
+  }
+  for (const [index, node] of nodes) {
+    if (!wanted.has(index)) {
+      node.server.close();
+      nodes.delete(index);
+      log(`${node.name}: removed`);
+    }
+  }
+  await Promise.all(listening);
+  return ok;
+}
+
+function main(): void {
+  if (!existsSync(path.join(labDir, 'lab.json'))) {
+    log(`usage: redfish-bmc.js <labDir> (no lab.json in ${JSON.stringify(labDir)})`);
+    process.exit(2);
+  }
+  process.on('SIGHUP', () => {
+    log('reload');
+    load().catch((e: Error) => log(`reload failed: ${e.message}`));
+  });
+  process.on('SIGTERM', () => {
+    for (const n of nodes.values()) n.server.close();
+    process.exit(0);
+  });
+  load().then(
+    (ok) => {
+      if (!ok) process.exit(1);
+      log(`ready: ${nodes.size} node(s)`);
+    },
+    (e: Error) => {
+      log(`cannot start: ${e.message}`);
+      process.exit(1);
+    },
+  );
+}
+
+main();
