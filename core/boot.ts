@@ -14,6 +14,10 @@ import type { PluginManifest } from './plugins/manifest';
 import { loadRegistry, type Registry } from './plugins/registry';
 import { pluginsFor } from './plugins/catalog';
 import { createServices, type Services } from './services';
+import { createPowerMonitor, type PowerMonitor } from './services/power-monitor';
+import { createKeyedLimits } from './annealer/limits';
+import { createIpmiDriver } from './power/ipmi';
+import { tcpReachable } from './exec/probe';
 import { openStore, type Store } from './store';
 
 export interface Anneal {
@@ -22,9 +26,14 @@ export interface Anneal {
   registry: Registry;
   services: Services;
   annealer: Annealer;
+  /** Keeps powerState and alive current; started by main.ts (not by boot). */
+  powerMonitor: PowerMonitor;
   log: Logger;
   close(): Promise<void>;
 }
+
+/** How long the power monitor waits for a node's SSH port to accept a connection. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 export async function syncCatalog(store: Store, registry: Registry, now: number): Promise<void> {
   await store.catalog.sync(
@@ -84,7 +93,15 @@ export async function boot(
       localEnv: opts.localEnv,
       batchSize: opts.batchSize,
     });
-    const services = createServices({ store, registry, now, wake: () => annealer.wake() });
+    const bmcLimits = createKeyedLimits({ maxConcurrent: 1, minTimeMs: config.bmcMinIntervalMs });
+    const power = {
+      drivers: { ipmi: createIpmiDriver() },
+      limits: bmcLimits,
+      reachable: (host: string, port: number) => tcpReachable(host, port, PROBE_TIMEOUT_MS),
+    };
+    const deps = { store, registry, now, wake: () => annealer.wake(), power };
+    const services = createServices(deps);
+    const powerMonitor = createPowerMonitor(deps, services.power, { intervalMs: config.powerPollMs, log });
     await services.inventory.ensureSystem('anneal');
     return {
       config,
@@ -92,9 +109,12 @@ export async function boot(
       registry,
       services,
       annealer,
+      powerMonitor,
       log,
       async close() {
+        await powerMonitor.stop();
         await annealer.stop();
+        await bmcLimits.stop();
         await ssh?.dispose();
         await store.close();
       },

@@ -26,6 +26,10 @@ const schema = z.object({
   /** Private key file the ssh jig uses to reach nodes; without it, ssh roles fail with ERR_JIG_UNKNOWN. */
   ANNEAL_SSH_KEY: z.string().optional(),
   ANNEAL_SSH_USER: z.string().default('root'),
+  /** How often the power monitor reads every BMC and probes every node's SSH port; 0 turns it off. */
+  ANNEAL_POWER_POLL_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
+  /** Minimum time between the starts of two calls to the same BMC (the per-BMC rate limit). */
+  ANNEAL_BMC_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   /** Comma-separated fixture plugins to load in addition to the shipped ones (tests, demos): `test`. */
   ANNEAL_FIXTURES: z.string().default(''),
 });
@@ -41,6 +45,8 @@ export interface Config {
   maxConcurrent: number;
   leaseMs: number;
   fixtures: string[];
+  powerPollMs: number;
+  bmcMinIntervalMs: number;
   ssh: { keyFile: string; user: string } | null;
 }
 
@@ -61,6 +67,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     annealer: e.ANNEAL_ANNEALER === 'on',
     maxConcurrent: e.ANNEAL_MAX_CONCURRENT,
     leaseMs: e.ANNEAL_LEASE_MS,
+    powerPollMs: e.ANNEAL_POWER_POLL_MS,
+    bmcMinIntervalMs: e.ANNEAL_BMC_MIN_INTERVAL_MS,
     ssh: e.ANNEAL_SSH_KEY ? { keyFile: path.resolve(e.ANNEAL_SSH_KEY), user: e.ANNEAL_SSH_USER } : null,
     fixtures: e.ANNEAL_FIXTURES.split(',')
       .map((s) => s.trim())

@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     }
     onShutdown(anneal, servers);
     if (config.annealer) anneal.annealer.start();
+    anneal.powerMonitor.start();
     const urls = config.hosts.map((h) => `http://${h.includes(':') ? `[${h}]` : h}:${port}`);
     anneal.log.info(`anneal listening on ${urls.join(', ')} (${describeDatabase(config.database)})`);
   } catch (err) {

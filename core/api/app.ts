@@ -12,6 +12,7 @@ import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { nodeRoleRoutes } from './routes/node-roles';
 import { nodeRoutes } from './routes/nodes';
+import { powerRoutes } from './routes/power';
 import { roleRoutes } from './routes/roles';
 import { runRoutes } from './routes/runs';
 
@@ -26,6 +27,7 @@ export function createApp(anneal: Anneal): express.Express {
   const api = express.Router();
   api.use(healthRoutes(anneal));
   api.use(nodeRoutes(anneal));
+  api.use(powerRoutes(anneal));
   api.use(deploymentRoutes(anneal));
   api.use(roleRoutes(anneal));
   api.use(nodeRoleRoutes(anneal));

@@ -6,6 +6,7 @@
  */
 import { z, type ZodType } from 'zod';
 import { inputError, type FieldIssue } from '../errors';
+import { bmcDriverNames } from '../domain/vocabulary';
 
 /** Largest id a path or body may name (ids are 32-bit integers in both engines). */
 export const MAX_ID = 2_147_483_647;
@@ -166,6 +167,12 @@ export const bmcAddress = z
     const port = Number(m[3]);
     return port >= 1 && port <= 65535 && isHost(m[1] ?? m[2]!);
   }, 'expected an IPv4 or IPv6 address or a host name, optionally with :port');
+
+export const bmcUsername = z
+  .string({ error: 'expected a BMC user name' })
+  .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'expected a BMC user name (letters, digits, . _ @ -; at most 64)');
+
+export const bmcDriver = z.enum(bmcDriverNames, { error: `expected one of: ${bmcDriverNames.join(', ')}` });
 
 /** Free text: at most 4096 characters. */
 export const description = z.string().max(4096, 'expected text of at most 4096 characters');

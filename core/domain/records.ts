@@ -2,7 +2,7 @@
  * The records the store returns and the services, API and annealer pass around. Plain data: numbers
  * (timestamps are ms since the epoch), parsed JSON, no ORM types.
  */
-import type { AttribScope, DeploymentState, NodeRoleState, RunStatus } from './vocabulary';
+import type { AttribScope, BmcDriverName, DeploymentState, NodeRoleState, RunStatus } from './vocabulary';
 
 export interface NodeRecord {
   id: number;
@@ -11,11 +11,15 @@ export interface NodeRecord {
   macs: string[];
   bmcAddress: string | null;
   bmcUsername: string | null;
+  /** Power driver the BMC speaks. */
+  bmcDriver: BmcDriverName;
   /** Management address the ssh jig connects to. */
   address: string | null;
   /** SHA256 fingerprint of the SSH host key recorded on first contact. */
   sshHostKey: string | null;
   powerState: 'on' | 'off' | 'unknown';
+  /** When powerState was last read from the BMC; null: never. */
+  powerCheckedAt: number | null;
   bootDevice: 'pxe' | 'disk' | 'unknown';
   alive: boolean;
   available: boolean;

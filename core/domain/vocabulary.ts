@@ -29,3 +29,11 @@ export type AttribScope = (typeof attribScopes)[number];
 
 export const runStatuses = ['running', 'succeeded', 'failed', 'requeued', 'lost'] as const;
 export type RunStatus = (typeof runStatuses)[number];
+
+/** Power drivers (hammers) a node's BMC can be driven with. */
+export const bmcDriverNames = ['ipmi', 'redfish'] as const;
+export type BmcDriverName = (typeof bmcDriverNames)[number];
+
+/** Power actions an operator can ask for; `status` only reads. */
+export const powerActions = ['on', 'off', 'cycle', 'reset'] as const;
+export type PowerActionName = (typeof powerActions)[number];

@@ -111,6 +111,11 @@ export const errorCodes = {
     kind: 'operational',
     description: "The node's BMC did not answer.",
   },
+  ERR_POWER_NOT_CONFIGURED: {
+    status: 409,
+    kind: 'user',
+    description: 'The node has no BMC address, user or password to reach its BMC with.',
+  },
   ERR_POWER_AUTH: { status: 422, kind: 'user', description: "The node's BMC rejected its credentials." },
   ERR_POWER_FAILED: {
     status: 502,

@@ -1,5 +1,6 @@
-/** What every service gets: the store, the validated registry, an injected clock and the annealer's wake-up. */
+/** What every service gets: the store, the validated registry, an injected clock, the annealer's wake-up and the power hammers. */
 import type { Registry } from '../plugins/registry';
+import type { PowerHammers } from './power';
 import type { Store } from '../store';
 
 export interface ServiceDeps {
@@ -8,6 +9,8 @@ export interface ServiceDeps {
   now(): number;
   /** Tells the annealer there may be new work (commit, retry, attrib change); a no-op without one. */
   wake(): void;
+  /** Power drivers, per-BMC limits and the reachability probe. */
+  power: PowerHammers;
 }
 
 /** Who made a change, for the audit log. */

@@ -3,6 +3,7 @@ import { bindingService } from './binding';
 import { changesService } from './changes';
 import type { ServiceDeps } from './deps';
 import { inventoryService } from './inventory';
+import { powerService } from './power';
 import { watchdogService } from './watchdog';
 
 export type { Actor, ServiceDeps } from './deps';
@@ -12,6 +13,7 @@ export function createServices(deps: ServiceDeps) {
     binding: bindingService(deps),
     changes: changesService(deps),
     inventory: inventoryService(deps),
+    power: powerService(deps),
     watchdog: watchdogService(deps),
   };
 }

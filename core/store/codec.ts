@@ -25,6 +25,8 @@ export interface NodeRow {
   macs: string;
   bmcAddress: string | null;
   bmcUsername: string | null;
+  bmcDriver: string;
+  powerCheckedAt: bigint | null;
   address: string | null;
   sshHostKey: string | null;
   powerState: string;
@@ -48,10 +50,12 @@ export function nodeRecord(r: NodeRow): NodeRecord {
     macs: parseJson<string[]>(r.macs, []),
     bmcAddress: r.bmcAddress,
     bmcUsername: r.bmcUsername,
+    bmcDriver: r.bmcDriver as NodeRecord['bmcDriver'],
     address: r.address,
     sshHostKey: r.sshHostKey,
     powerState: r.powerState as NodeRecord['powerState'],
     bootDevice: r.bootDevice as NodeRecord['bootDevice'],
+    powerCheckedAt: numOrNull(r.powerCheckedAt),
     alive: r.alive,
     available: r.available,
     admin: r.admin,

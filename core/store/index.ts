@@ -8,6 +8,7 @@ import { openDatabase, type Database } from './db';
 import { deploymentsRepo } from './deployments';
 import { databaseTarget, type DatabaseTarget } from './engine';
 import { nodeRolesRepo } from './node-roles';
+import { nodeSecretsRepo } from './node-secrets';
 import { nodesRepo } from './nodes';
 import { queueRepo } from './queue';
 import { eventsRepo, runsRepo } from './runs-events';
@@ -23,6 +24,7 @@ export function createStore(db: Database) {
     appliedMigrations: db.appliedMigrations,
     catalog: catalogRepo(p, db.engine),
     nodes: nodesRepo(p),
+    nodeSecrets: nodeSecretsRepo(p),
     deployments: deploymentsRepo(p),
     nodeRoles: nodeRolesRepo(p),
     attribs: attribsRepo(p),

@@ -10,6 +10,7 @@ export interface NewNode {
   macs?: string[];
   bmcAddress?: string | null;
   bmcUsername?: string | null;
+  bmcDriver?: NodeRecord['bmcDriver'];
   address?: string | null;
   alive?: boolean;
   available?: boolean;
@@ -27,6 +28,8 @@ export type NodePatch = Partial<
     | 'available'
     | 'bmcAddress'
     | 'bmcUsername'
+    | 'bmcDriver'
+    | 'powerCheckedAt'
     | 'address'
     | 'sshHostKey'
     | 'powerState'
@@ -46,6 +49,7 @@ export function nodesRepo(prisma: Prisma) {
         macs: JSON.stringify(n.macs ?? []),
         bmcAddress: n.bmcAddress ?? null,
         bmcUsername: n.bmcUsername ?? null,
+        bmcDriver: n.bmcDriver ?? 'ipmi',
         address: n.address ?? null,
         alive: n.alive ?? false,
         available: n.available ?? true,
@@ -90,11 +94,14 @@ export function nodesRepo(prisma: Prisma) {
   }
 
   async function update(id: number, patch: NodePatch, now: number): Promise<NodeRecord> {
-    const { macs, facts, ...rest } = patch;
+    const { macs, facts, powerCheckedAt, ...rest } = patch;
     const row = await prisma.node.update({
       where: { id },
       data: {
         ...rest,
+        ...(powerCheckedAt !== undefined
+          ? { powerCheckedAt: powerCheckedAt === null ? null : big(powerCheckedAt) }
+          : {}),
         ...(macs ? { macs: JSON.stringify(macs) } : {}),
         ...(facts ? { facts: JSON.stringify(facts) } : {}),
         updatedAt: big(now),

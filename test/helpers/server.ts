@@ -55,7 +55,7 @@ export async function spawnServer(
   target: DatabaseTarget,
   env: Record<string, string> = {},
 ): Promise<ServerChild> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), ['core/main.ts'], {
     cwd: repoRoot,
     env: {

@@ -17,6 +17,8 @@ import { actorOf } from '../actor';
 import { listBody } from '../list';
 import {
   bmcAddress,
+  bmcDriver,
+  bmcUsername,
   description,
   hostAddress,
   hostName,
@@ -28,10 +30,6 @@ import {
 } from '../parse';
 import { attribRoutes } from './attribs';
 
-const bmcUsername = z
-  .string({ error: 'expected a BMC user name' })
-  .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'expected a BMC user name (letters, digits, . _ @ -; at most 64)');
-
 const createBody = z.strictObject({
   name: hostName(),
   description: description.optional(),
@@ -42,6 +40,7 @@ const createBody = z.strictObject({
     .optional(),
   bmcAddress: bmcAddress.nullable().optional(),
   bmcUsername: bmcUsername.nullable().optional(),
+  bmcDriver: bmcDriver.optional(),
   address: hostAddress.nullable().optional(),
   alive: z.boolean().optional(),
   available: z.boolean().optional(),

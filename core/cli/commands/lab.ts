@@ -4,7 +4,17 @@
  * printed: `status` shows where they are kept.
  */
 import type { Command } from 'commander';
-import { LAB_FAULTS, labDown, labFault, labHeal, labStatus, labUp, type LabFault, type LabStatus } from '../../lab';
+import {
+  DEFAULT_STATE_DIR,
+  LAB_FAULTS,
+  labDown,
+  labFault,
+  labHeal,
+  labStatus,
+  labUp,
+  type LabFault,
+  type LabStatus,
+} from '../../lab';
 import { createLogger } from '../../log';
 import { CliError } from '../client';
 import { printJson, printTable } from '../output';
@@ -27,63 +37,70 @@ function printStatus(s: LabStatus): void {
   );
 }
 
+interface LabOptions {
+  name: string;
+  stateDir: string;
+}
+
 export function registerLab(program: Command): void {
   const lab = program
     .command('lab')
     .description('virtual lab nodes (network namespaces + sshd + IPMI BMCs); run as root');
   const log = () => createLogger({ level: process.env.ANNEAL_LOG_LEVEL ?? 'warn' });
-  lab
-    .command('up')
+  /** Every lab command takes the lab's name and state directory. */
+  const command = (spec: string) =>
+    lab
+      .command(spec)
+      .option('--name <name>', 'lab name', 'anneal')
+      .option('--state-dir <dir>', 'where labs keep their state', DEFAULT_STATE_DIR);
+  command('up')
     .description('create or repair N lab nodes and power them on (idempotent)')
     .requiredOption('--nodes <n>', 'how many nodes (1-200)')
-    .option('--name <name>', 'lab name', 'anneal')
     .option('--anneal-url <url>', 'where nodes announce themselves on first power-on (http://10.231.0.1:PORT)')
     .option('--json', 'print JSON')
-    .action(async (o: { nodes: string; name: string; annealUrl?: string; json?: boolean }) => {
+    .action(async (o: LabOptions & { nodes: string; annealUrl?: string; json?: boolean }) => {
       const nodes = Number(o.nodes);
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200)
         throw new CliError('--nodes takes a whole number from 1 to 200', 'ERR_INPUT_INVALID');
       const t0 = Date.now();
-      const s = await labUp({ name: o.name, nodes, ...(o.annealUrl ? { annealUrl: o.annealUrl } : {}), log: log() });
+      const s = await labUp({
+        name: o.name,
+        stateDir: o.stateDir,
+        nodes,
+        ...(o.annealUrl ? { annealUrl: o.annealUrl } : {}),
+        log: log(),
+      });
       if (o.json) return printJson(s);
       printStatus(s);
       process.stdout.write(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     });
-  lab
-    .command('status')
-    .option('--name <name>', 'lab name', 'anneal')
+  command('status')
     .option('--json', 'print JSON')
-    .action(async (o: { name: string; json?: boolean }) => {
-      const s = await labStatus({ name: o.name });
+    .action(async (o: LabOptions & { json?: boolean }) => {
+      const s = await labStatus({ name: o.name, stateDir: o.stateDir });
       if (o.json) printJson(s);
       else printStatus(s);
     });
-  lab
-    .command('down')
+  command('down')
     .description('remove every namespace, link, process, mount and file the lab made')
-    .option('--name <name>', 'lab name', 'anneal')
-    .action(async (o: { name: string }) => {
-      const r = await labDown({ name: o.name, log: log() });
+    .action(async (o: LabOptions) => {
+      const r = await labDown({ name: o.name, stateDir: o.stateDir, log: log() });
       const x = r.removed;
       process.stdout.write(
         `lab ${r.name} removed: ${x.namespaces} namespaces, ${x.links} links, ${x.processes} processes, ${x.mounts} mounts${x.stateDir ? ', state dir' : ''}\n`,
       );
     });
-  lab
-    .command('fault <node> <fault>')
+  command('fault <node> <fault>')
     .description(`inject a fault: ${LAB_FAULTS.join(' | ')}`)
-    .option('--name <name>', 'lab name', 'anneal')
-    .action(async (node: string, fault: string, o: { name: string }) => {
+    .action(async (node: string, fault: string, o: LabOptions) => {
       if (!(LAB_FAULTS as readonly string[]).includes(fault))
         throw new CliError(`unknown fault "${fault}": use one of ${LAB_FAULTS.join(', ')}`, 'ERR_INPUT_INVALID');
-      const n = await labFault({ name: o.name, node, fault: fault as LabFault, log: log() });
+      const n = await labFault({ name: o.name, stateDir: o.stateDir, node, fault: fault as LabFault, log: log() });
       process.stdout.write(`${n.name}: faults ${n.faults.join(', ')}\n`);
     });
-  lab
-    .command('heal [node]')
+  command('heal [node]')
     .description('remove injected faults (all nodes when none is named)')
-    .option('--name <name>', 'lab name', 'anneal')
-    .action(async (node: string | undefined, o: { name: string }) => {
-      printStatus(await labHeal({ name: o.name, ...(node ? { node } : {}), log: log() }));
+    .action(async (node: string | undefined, o: LabOptions) => {
+      printStatus(await labHeal({ name: o.name, stateDir: o.stateDir, ...(node ? { node } : {}), log: log() }));
     });
 }
