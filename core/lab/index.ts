@@ -258,7 +258,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
     mkdirSync(paths.labDir, { recursive: true, mode: 0o700 });
     mkdirSync(paths.nodesDir, { recursive: true, mode: 0o700 });
     installScripts(paths);
-    installRedfishEmulator(paths);
+    const redfishChanged = installRedfishEmulator(paths);
     const sshPublicKey = await ensureSshKey(paths, name);
 
     const now = new Date().toISOString();
@@ -312,7 +312,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
       writeLabRecord(paths, rec);
 
     // Started before the nodes and waited for after them: its start overlaps theirs.
-    const redfish = await ensureRedfish(paths, rec);
+    const redfish = await ensureRedfish(paths, rec, redfishChanged);
     await ensureBridge(name, bridge, hostIp);
     const ctx = labContext(paths, rec, log, sshPublicKey);
     const wanted = rec.nodes.filter((n) => n.index <= opts.nodes);

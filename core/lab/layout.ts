@@ -128,9 +128,10 @@ export function labPaths(stateDir: string, lab: string) {
     binDir: path.join(labDir, 'bin'),
     nodesDir: path.join(labDir, 'nodes'),
     logFile: path.join(labDir, 'lab.log'),
-    /** The Redfish BMC emulator: its JavaScript copy, pid file and log (core/lab/redfish.ts). */
+    /** The Redfish BMC emulator: its JavaScript copy, pid file, the ports it serves, its log (core/lab/redfish.ts). */
     redfishScript: path.join(labDir, 'bin', 'redfish-bmc.js'),
     redfishPid: path.join(labDir, 'redfish.pid'),
+    redfishPorts: path.join(labDir, 'redfish.ports'),
     redfishLog: path.join(labDir, 'redfish.log'),
   };
 }

@@ -11,6 +11,7 @@
  * installs and starts it): `anneal-lab-redfish <labDir>/bin/redfish-bmc.js <labDir>`. Node built-ins only.
  *
  * Contract:
+ * - After every (re)load it writes <labDir>/redfish.ports, `{"pid", "ports"}`: the ports it listens on.
  * - Nodes, ports and credentials come from <labDir>/lab.json and the 0600 <labDir>/secrets.json (user
  *   REDFISH_USERNAME, the node's ipmi_sim password), read at start and again on SIGHUP (new nodes get a
  *   listener, removed ones lose it). Passwords are never logged and never in argv.
@@ -22,7 +23,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 
@@ -513,6 +514,10 @@ async function load(): Promise<boolean> {
     }
   }
   await Promise.all(listening);
+  const file = path.join(labDir, 'redfish.ports');
+  const ports = [...nodes.values()].map((n) => n.port).sort((a, b) => a - b);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify({ pid: process.pid, ports })}\n`);
+  renameSync(`${file}.tmp`, file);
   return ok;
 }
 

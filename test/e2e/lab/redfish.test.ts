@@ -262,11 +262,16 @@ describe('e2e: the redfish driver on the lab Redfish BMC emulator', function () 
     expect(await node(1)).to.include({ power: 'on', sshdRunning: true, bootDevice: 'none' });
   });
 
-  it('keeps the emulator when brought up again, and leaves no emulator behind after lab down or a crash', async () => {
+  it('keeps the emulator when brought up again or grown, and leaves none behind after lab down or a crash', async () => {
     const pid = emulatorsOf(stateDir).map((p) => p.pid);
     const again = await labUp({ name, nodes: 2, stateDir, log: silentLogger });
     expect(emulatorsOf(stateDir).map((p) => p.pid)).to.deep.equal(pid);
     expect(again.nodes.map((n) => n.redfish?.running)).to.deep.equal([true, true]);
+    // A third node: the same emulator reloads (SIGHUP) and serves it too.
+    const grown = await labUp({ name, nodes: 3, stateDir, log: silentLogger });
+    expect(emulatorsOf(stateDir).map((p) => p.pid)).to.deep.equal(pid);
+    expect(grown.nodes[2]?.redfish).to.include({ port: redfishBasePort + 3, running: true });
+    expect(await redfish.status(await target(3))).to.equal('on');
 
     await labDown({ name, stateDir });
     expect(emulatorsOf(stateDir)).to.deep.equal([]);
