@@ -17,6 +17,7 @@ import { createServices, type Services } from './services';
 import { createPowerMonitor, type PowerMonitor } from './services/power-monitor';
 import { createKeyedLimits } from './annealer/limits';
 import { createIpmiDriver } from './power/ipmi';
+import { createRedfishDriver } from './power/redfish';
 import { tcpReachable } from './exec/probe';
 import { openStore, type Store } from './store';
 
@@ -95,7 +96,7 @@ export async function boot(
     });
     const bmcLimits = createKeyedLimits({ maxConcurrent: 1, minTimeMs: config.bmcMinIntervalMs });
     const power = {
-      drivers: { ipmi: createIpmiDriver() },
+      drivers: { ipmi: createIpmiDriver(), redfish: createRedfishDriver(config.redfish) },
       limits: bmcLimits,
       reachable: (host: string, port: number) => tcpReachable(host, port, PROBE_TIMEOUT_MS),
     };

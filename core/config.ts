@@ -30,6 +30,10 @@ const schema = z.object({
   ANNEAL_POWER_POLL_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
   /** Minimum time between the starts of two calls to the same BMC (the per-BMC rate limit). */
   ANNEAL_BMC_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  /** `https` for real BMCs; `http` for the lab's Redfish emulator. */
+  ANNEAL_REDFISH_PROTOCOL: z.enum(['https', 'http']).default('https'),
+  /** Accept the self-signed certificates most BMCs ship with (1) or verify them (0, default). */
+  ANNEAL_REDFISH_INSECURE: z.enum(['0', '1']).default('0'),
   /** Comma-separated fixture plugins to load in addition to the shipped ones (tests, demos): `test`. */
   ANNEAL_FIXTURES: z.string().default(''),
 });
@@ -47,6 +51,8 @@ export interface Config {
   fixtures: string[];
   powerPollMs: number;
   bmcMinIntervalMs: number;
+  /** How the redfish power driver talks to BMCs. */
+  redfish: { protocol: 'http' | 'https'; acceptSelfSignedCertificates: boolean };
   ssh: { keyFile: string; user: string } | null;
 }
 
@@ -69,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseMs: e.ANNEAL_LEASE_MS,
     powerPollMs: e.ANNEAL_POWER_POLL_MS,
     bmcMinIntervalMs: e.ANNEAL_BMC_MIN_INTERVAL_MS,
+    redfish: { protocol: e.ANNEAL_REDFISH_PROTOCOL, acceptSelfSignedCertificates: e.ANNEAL_REDFISH_INSECURE === '1' },
     ssh: e.ANNEAL_SSH_KEY ? { keyFile: path.resolve(e.ANNEAL_SSH_KEY), user: e.ANNEAL_SSH_USER } : null,
     fixtures: e.ANNEAL_FIXTURES.split(',')
       .map((s) => s.trim())

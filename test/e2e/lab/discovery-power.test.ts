@@ -106,6 +106,7 @@ describe('e2e: discovery, power monitor and alive on a 5-node lab (CLI + server)
       HOST: '127.0.0.1,10.231.0.1',
       ANNEAL_SSH_KEY: key,
       ANNEAL_POWER_POLL_MS: '500',
+      ANNEAL_REDFISH_PROTOCOL: 'http',
       ANNEAL_LOG_LEVEL: 'info',
     });
     await server.ready();
@@ -184,6 +185,23 @@ describe('e2e: discovery, power monitor and alive on a 5-node lab (CLI + server)
     expect(JSON.parse(boot.text)).to.include({ bootDevice: 'pxe' });
     expect((await labStatus({ name, stateDir })).nodes[1]!.bootDevice).to.equal('pxe');
     await api('POST', `/nodes/${n2.name}/boot`, { device: 'disk' });
+  });
+
+  it('drives a node through its Redfish BMC (the lab emulator) with the same API', async () => {
+    const n4 = lab.nodes[3]!;
+    const rf = (await labNodeCredentials({ name, stateDir, node: 4 })).redfish;
+    const set = await api('PUT', `/nodes/${n4.name}/bmc`, { driver: 'redfish', address: `${rf.host}:${rf.port}` });
+    expect(JSON.parse(set.text)).to.include({ bmcDriver: 'redfish', bmcAddress: `${rf.host}:${rf.port}` });
+    const off = await api('POST', `/nodes/${n4.name}/power`, { action: 'off' });
+    expect(off.status, off.text).to.equal(200);
+    expect(JSON.parse(off.text)).to.include({ powerState: 'off', alive: false });
+    expect(await tcpReachable(n4.ip, 22, 1000)).to.equal(false);
+    expect((await labStatus({ name, stateDir })).nodes[3]!.power).to.equal('off');
+    await api('POST', `/nodes/${n4.name}/power`, { action: 'on' });
+    await until('n4 alive again', async () => {
+      const node = await getNode(n4.name);
+      return node.alive && node.powerState === 'on' ? true : undefined;
+    });
   });
 
   it('runs an ssh-jig action on all 5 discovered nodes; the second run changes nothing', async () => {
