@@ -61,7 +61,13 @@ function sshPoolFor(config: Config, store: Store, now: () => number, log: Logger
   } catch (err) {
     throw new Error(`ANNEAL_SSH_KEY: cannot read ${config.ssh.keyFile} (${(err as NodeJS.ErrnoException).code})`);
   }
-  return createSshPool({ username: config.ssh.user, privateKey, hostKeys: databaseHostKeyStore(store, now), log });
+  return createSshPool({
+    username: config.ssh.user,
+    privateKey,
+    connectTimeoutMs: config.sshConnectTimeoutMs,
+    hostKeys: databaseHostKeyStore(store, now),
+    log,
+  });
 }
 
 export async function boot(
@@ -91,6 +97,7 @@ export async function boot(
       log,
       maxConcurrent: config.maxConcurrent,
       leaseMs: config.leaseMs,
+      retry: config.retry,
       localEnv: opts.localEnv,
       batchSize: opts.batchSize,
     });

@@ -23,6 +23,13 @@ const schema = z.object({
   ANNEAL_ANNEALER: z.enum(['on', 'off']).default('on'),
   ANNEAL_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(64),
   ANNEAL_LEASE_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Runs of a node-role (the first included) before an operational error (unreachable, timeout) is final. */
+  ANNEAL_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** First retry delay; each next one doubles (with jitter in [d/2, d]) up to ANNEAL_RETRY_MAX_MS. */
+  ANNEAL_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(1_000),
+  ANNEAL_RETRY_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(60_000),
+  /** TCP connect + SSH handshake + authentication to a node; a node that does not answer fails after it. */
+  ANNEAL_SSH_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Private key file the ssh jig uses to reach nodes; without it, ssh roles fail with ERR_JIG_UNKNOWN. */
   ANNEAL_SSH_KEY: z.string().optional(),
   ANNEAL_SSH_USER: z.string().default('root'),
@@ -48,6 +55,9 @@ export interface Config {
   annealer: boolean;
   maxConcurrent: number;
   leaseMs: number;
+  /** The annealer's retry policy for operational errors (core/annealer/outcome.ts). */
+  retry: { maxAttempts: number; baseMs: number; maxMs: number };
+  sshConnectTimeoutMs: number;
   fixtures: string[];
   powerPollMs: number;
   bmcMinIntervalMs: number;
@@ -63,6 +73,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.ANNEAL_RETRY_BASE_MS > e.ANNEAL_RETRY_MAX_MS) {
+    throw new Error(
+      `invalid configuration: ANNEAL_RETRY_BASE_MS (${e.ANNEAL_RETRY_BASE_MS}) must not exceed ANNEAL_RETRY_MAX_MS (${e.ANNEAL_RETRY_MAX_MS})`,
+    );
+  }
   const dataDir = path.resolve(e.ANNEAL_DATA_DIR);
   return {
     port: e.PORT,
@@ -73,6 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     annealer: e.ANNEAL_ANNEALER === 'on',
     maxConcurrent: e.ANNEAL_MAX_CONCURRENT,
     leaseMs: e.ANNEAL_LEASE_MS,
+    retry: { maxAttempts: e.ANNEAL_RETRY_MAX_ATTEMPTS, baseMs: e.ANNEAL_RETRY_BASE_MS, maxMs: e.ANNEAL_RETRY_MAX_MS },
+    sshConnectTimeoutMs: e.ANNEAL_SSH_CONNECT_TIMEOUT_MS,
     powerPollMs: e.ANNEAL_POWER_POLL_MS,
     bmcMinIntervalMs: e.ANNEAL_BMC_MIN_INTERVAL_MS,
     redfish: { protocol: e.ANNEAL_REDFISH_PROTOCOL, acceptSelfSignedCertificates: e.ANNEAL_REDFISH_INSECURE === '1' },

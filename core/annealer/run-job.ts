@@ -1,7 +1,8 @@
 /**
  * Runs one claimed node-role and turns what happened into a Completion for the queue. Never throws:
  * every error becomes a recorded outcome (a thrown non-AppError is an unexpected error, like a
- * recovered panic). Destructive roles that already ran once succeed without running again.
+ * recovered panic). Destructive roles that already ran once succeed without running again. A failed
+ * run's recorded message is failureMessage's operator line (node, role, cause, attempts, next step).
  */
 import { AppError, toAppError } from '../errors';
 import { redactAttribs } from '../domain/attribs';
@@ -11,6 +12,7 @@ import type { ClaimedNodeRole, Completion, RunFinish } from '../store/queue';
 import type { Logger } from '../log';
 import { decideOutcome, type JobResult, type RetryPolicy } from './outcome';
 import { defaultApply } from './jigs';
+import { failureMessage } from './failure-message';
 import type { Jigs } from './jigs';
 
 export interface JobInput {
@@ -75,6 +77,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
   const signal = controller.signal;
   let result: JobResult;
   let run: RunFinish;
+  let failure: AppError | null = null;
   let wall: Record<string, unknown> | undefined;
   try {
     if (job.missing.length) {
@@ -110,10 +113,14 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
           'abort',
           () =>
             reject(
-              new AppError(
-                'ERR_REMOTE_TIMEOUT',
-                timedOut ? `${role.name} timed out after ${role.timeoutMs} ms` : 'annealer stopping',
-              ),
+              timedOut
+                ? new AppError('ERR_REMOTE_TIMEOUT', `${role.name} timed out after ${role.timeoutMs} ms`, {
+                    details: {
+                      reason: `the action did not finish within the role's timeout (${role.timeoutMs} ms)`,
+                      hint: "check why it hangs on the node, or raise the role's timeoutMs",
+                    },
+                  })
+                : new AppError('ERR_REMOTE_TIMEOUT', 'annealer stopping'),
             ),
           { once: true },
         ),
@@ -133,11 +140,25 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
       env.log.error({ err, node: node.name, role: role.name }, 'action threw an unexpected error');
     result = { kind: 'failed', errorKind: e.kind };
     run = finish('failed', inputs, undefined, e);
+    failure = e;
   } finally {
     clearTimeout(timer);
     env.shutdown.removeEventListener('abort', onShutdown);
   }
-  const decision = decideOutcome(result, claim.attempts, env.now(), env.retry, env.random());
+  const now = env.now();
+  const decision = decideOutcome(result, claim.attempts, now, env.retry, env.random());
+  if (failure) {
+    // The recorded message is the operator's line: node, role, cause, and what happens next.
+    const message = failureMessage({
+      node: node.name,
+      role: role.name,
+      error: failure,
+      attempts: decision.attempts,
+      maxAttempts: env.retry.maxAttempts,
+      retryInMs: decision.state === 'todo' ? decision.nextRunAt - now : null,
+    });
+    run = { ...run, error: JSON.stringify({ code: failure.code, kind: failure.kind, message }) };
+  }
   if (decision.state === 'active') return { kind: 'active', claim, run, ...(wall ? { wall } : {}) };
   if (decision.state === 'todo')
     return { kind: 'requeue', claim, run, nextRunAt: decision.nextRunAt, attempts: decision.attempts };

@@ -8,6 +8,7 @@ import { NodeSSH } from 'node-ssh';
 import { AppError, toAppError } from '../errors';
 import type { Logger } from '../log';
 import { hostKeyFingerprint, type HostKeyStore } from './host-keys';
+import { connectCause } from './ssh-cause';
 
 /** Where a node's sshd listens; `nodeName` selects the pinned host key. */
 export interface SshTarget {
@@ -121,10 +122,36 @@ function causeOf(err: unknown): string {
   return typeof e?.code === 'string' && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
 }
 
+/**
+ * A failure on an open (or closing) connection. `details.reason` is the message without the node's
+ * name and `details.hint` what to check: the annealer builds its operator message from them.
+ */
 export function unreachable(target: Required<SshTarget>, what: string, err: unknown): AppError {
-  return new AppError('ERR_REMOTE_UNREACHABLE', `${what} ${describeTarget(target)}: ${causeOf(err)}`, {
+  const cause = causeOf(err);
+  return new AppError('ERR_REMOTE_UNREACHABLE', `${what} ${describeTarget(target)}: ${cause}`, {
     cause: err,
-    details: { node: target.nodeName, host: target.host, port: target.port },
+    details: {
+      node: target.nodeName,
+      host: target.host,
+      port: target.port,
+      reason: `ssh: ${what} ${target.host}:${target.port}: ${cause}`,
+      hint: 'check that the node is powered on and its network link is up',
+    },
+  });
+}
+
+/** A connect that failed before authentication (refused, no route, timed out): ERR_REMOTE_UNREACHABLE. */
+export function connectFailed(target: Required<SshTarget>, err: unknown, connectTimeoutMs: number): AppError {
+  const { reason, hint } = connectCause(err, connectTimeoutMs);
+  return new AppError('ERR_REMOTE_UNREACHABLE', `ssh to ${describeTarget(target)} ${reason}`, {
+    cause: err,
+    details: {
+      node: target.nodeName,
+      host: target.host,
+      port: target.port,
+      reason: `ssh to ${target.host}:${target.port} ${reason}`,
+      hint,
+    },
   });
 }
 
@@ -183,13 +210,23 @@ export async function connectSsh(target: Required<SshTarget>, opts: ConnectOptio
       throw new AppError(
         'ERR_SSH_AUTH',
         `authentication as ${opts.username} to ${describeTarget(target)} failed: the node does not accept anneal's key`,
-        { cause: err, details: { node: nodeName, host: target.host, port: target.port, user: opts.username } },
+        {
+          cause: err,
+          details: {
+            node: nodeName,
+            host: target.host,
+            port: target.port,
+            user: opts.username,
+            reason: `ssh to ${target.host}:${target.port}: the node does not accept anneal's key for ${opts.username}`,
+            hint: `add anneal's public key to ${opts.username}'s authorized_keys on the node`,
+          },
+        },
       );
     }
     if (/privateKey/.test(e?.message ?? '')) {
       throw new AppError('ERR_SSH_AUTH', `anneal's SSH private key cannot be used: ${e.message}`, { cause: err });
     }
-    throw unreachable(target, 'cannot reach', err);
+    throw connectFailed(target, err, opts.connectTimeoutMs);
   }
   opts.log.debug({ node: nodeName, host: target.host, port: target.port }, 'ssh connected');
   return wrap(target, ssh, client, opts);

@@ -163,8 +163,16 @@ export class Deadline {
     return this.controller.signal;
   }
 
-  error(details?: { stdoutTail: string; stderrTail: string }): AppError {
-    return new AppError('ERR_REMOTE_TIMEOUT', `script on ${describeTarget(this.target)} ${this.why}`, { details });
+  error(tails?: { stdoutTail: string; stderrTail: string }): AppError {
+    const t = this.target;
+    return new AppError('ERR_REMOTE_TIMEOUT', `script on ${describeTarget(t)} ${this.why}`, {
+      details: {
+        ...tails,
+        node: t.nodeName,
+        reason: `ssh: the script on ${t.host}:${t.port} ${this.why}`,
+        hint: "check why the script hangs on the node, or raise the role's timeout",
+      },
+    });
   }
 
   /** Settles as `p`, or rejects with the timeout error as soon as the deadline passes. */
