@@ -37,6 +37,15 @@ const schema = z.object({
   ANNEAL_POWER_POLL_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
   /** Minimum time between the starts of two calls to the same BMC (the per-BMC rate limit). */
   ANNEAL_BMC_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  /**
+   * The base URL booting machines reach anneal at (iPXE scripts, install configs, the install-complete
+   * callback), e.g. `http://10.231.0.1:3000`. Default: http://<first HOST that is not loopback, else the
+   * first>:<PORT>.
+   */
+  ANNEAL_PROVISIONER_URL: z
+    .string()
+    .regex(/^https?:\/\/[A-Za-z0-9.:[\]-]+(?::\d{1,5})?\/?$/, 'expected http(s)://<host>[:<port>] without a path')
+    .optional(),
   /** `https` for real BMCs; `http` for the lab's Redfish emulator. */
   ANNEAL_REDFISH_PROTOCOL: z.enum(['https', 'http']).default('https'),
   /** Accept the self-signed certificates most BMCs ship with (1) or verify them (0, default). */
@@ -59,11 +68,18 @@ export interface Config {
   retry: { maxAttempts: number; baseMs: number; maxMs: number };
   sshConnectTimeoutMs: number;
   fixtures: string[];
+  /** Base URL machines use for network boot (no trailing slash). */
+  provisionerUrl: string;
   powerPollMs: number;
   bmcMinIntervalMs: number;
   /** How the redfish power driver talks to BMCs. */
   redfish: { protocol: 'http' | 'https'; acceptSelfSignedCertificates: boolean };
   ssh: { keyFile: string; user: string } | null;
+}
+
+function defaultProvisionerUrl(hosts: string[], port: number): string {
+  const host = hosts.find((h) => !/^(127\.|localhost$|::1$)/.test(h)) ?? hosts[0] ?? '127.0.0.1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -93,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     powerPollMs: e.ANNEAL_POWER_POLL_MS,
     bmcMinIntervalMs: e.ANNEAL_BMC_MIN_INTERVAL_MS,
     redfish: { protocol: e.ANNEAL_REDFISH_PROTOCOL, acceptSelfSignedCertificates: e.ANNEAL_REDFISH_INSECURE === '1' },
+    provisionerUrl: (e.ANNEAL_PROVISIONER_URL ?? defaultProvisionerUrl(e.HOST, e.PORT)).replace(/\/$/, ''),
     ssh: e.ANNEAL_SSH_KEY ? { keyFile: path.resolve(e.ANNEAL_SSH_KEY), user: e.ANNEAL_SSH_USER } : null,
     fixtures: e.ANNEAL_FIXTURES.split(',')
       .map((s) => s.trim())
