@@ -4,5 +4,6 @@
  * directory under barclamps/ appears in this list.
  */
 import type { PluginManifest } from '../core/plugins/manifest';
+import provisioner from './provisioner/manifest';
 
-export const barclamps: PluginManifest[] = [];
+export const barclamps: PluginManifest[] = [provisioner];

@@ -10,9 +10,11 @@ import { BODY_LIMIT_BYTES, errorHandler, notFoundHandler } from './error-handler
 import { deploymentRoutes } from './routes/deployments';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
+import { installRoutes } from './routes/installs';
 import { nodeRoleRoutes } from './routes/node-roles';
 import { nodeRoutes } from './routes/nodes';
 import { powerRoutes } from './routes/power';
+import { provisionRoutes } from './routes/provision';
 import { roleRoutes } from './routes/roles';
 import { runRoutes } from './routes/runs';
 
@@ -28,12 +30,14 @@ export function createApp(anneal: Anneal): express.Express {
   api.use(healthRoutes(anneal));
   api.use(nodeRoutes(anneal));
   api.use(powerRoutes(anneal));
+  api.use(installRoutes(anneal));
   api.use(deploymentRoutes(anneal));
   api.use(roleRoutes(anneal));
   api.use(nodeRoleRoutes(anneal));
   api.use(runRoutes(anneal));
   api.use(eventRoutes(anneal));
   app.use(API_PREFIX, api);
+  app.use('/provision', provisionRoutes(anneal));
 
   app.use(notFoundHandler);
   app.use(errorHandler(anneal.log));

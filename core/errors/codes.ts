@@ -25,6 +25,16 @@ export const errorCodes = {
   ERR_RUN_NOT_FOUND: { status: 404, kind: 'user', description: 'No run has that id.' },
   ERR_ATTRIB_NOT_FOUND: { status: 404, kind: 'user', description: 'No attrib has that name.' },
   ERR_BARCLAMP_NOT_FOUND: { status: 404, kind: 'user', description: 'No barclamp has that name.' },
+  ERR_INSTALL_NOT_FOUND: {
+    status: 404,
+    kind: 'user',
+    description: 'No install matches: the node has none, or the token is unknown, superseded or spent.',
+  },
+  ERR_ARTIFACT_NOT_FOUND: {
+    status: 404,
+    kind: 'user',
+    description: 'The install has no artifact of that name (each OS has its own set).',
+  },
   ERR_CONFLICT: { status: 409, kind: 'user', description: 'The object was changed concurrently or already exists.' },
   ERR_NAME_TAKEN: { status: 409, kind: 'user', description: 'Another object already has that name.' },
   ERR_STATE_INVALID: {

@@ -4,6 +4,7 @@ import { changesService } from './changes';
 import type { ServiceDeps } from './deps';
 import { inventoryService } from './inventory';
 import { powerService } from './power';
+import { provisionerService } from './provisioner';
 import { watchdogService } from './watchdog';
 
 export type { Actor, ServiceDeps } from './deps';
@@ -14,6 +15,7 @@ export function createServices(deps: ServiceDeps) {
     changes: changesService(deps),
     inventory: inventoryService(deps),
     power: powerService(deps),
+    provisioner: provisionerService(deps),
     watchdog: watchdogService(deps),
   };
 }

@@ -7,6 +7,7 @@ import { catalogRepo } from './catalog';
 import { openDatabase, type Database } from './db';
 import { deploymentsRepo } from './deployments';
 import { databaseTarget, type DatabaseTarget } from './engine';
+import { installsRepo } from './installs';
 import { nodeRolesRepo } from './node-roles';
 import { nodeSecretsRepo } from './node-secrets';
 import { nodesRepo } from './nodes';
@@ -33,6 +34,7 @@ export function createStore(db: Database) {
     queue: queueRepo(p, db.engine),
     seed: seedRepo(p),
     watchdog: watchdogRepo(p),
+    installs: installsRepo(p),
     close: () => db.close(),
   };
 }

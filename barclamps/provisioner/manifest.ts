@@ -1,0 +1,56 @@
+/**
+ * The provisioner (DESIGN §2 item 3): serves per-MAC iPXE scripts and rendered install configs
+ * (Debian preseed, Rocky kickstart, Ubuntu autoinstall via cloud-init NoCloud) over HTTP at
+ * `/provision` — see core/provisioner and docs/provisioner.md. The `provisioner-service` role lists the
+ * artifact templates so they compile at boot; the os-install role that drives installs through the BMC
+ * comes later.
+ */
+import { z } from 'zod';
+import { installOses } from '../../core/domain/installs';
+import { attr } from '../../core/plugins/attr';
+import { defineBarclamp } from '../../core/plugins/manifest';
+import { authorizedKey, network, packageName } from './schemas';
+
+export const provisionerTemplates = [
+  'boot.ipxe.hbs',
+  'local-boot.ipxe.hbs',
+  'preseed.cfg.hbs',
+  'kickstart.cfg.hbs',
+  'user-data.hbs',
+  'meta-data.hbs',
+  'vendor-data.hbs',
+  'post-install.sh.hbs',
+];
+
+export default defineBarclamp({
+  name: 'provisioner',
+  version: '1.0.0',
+  description: 'Network-boot installs: iPXE scripts, preseed, kickstart and cloud-init served over HTTP',
+  dir: __dirname,
+  attribs: {
+    'provisioner/os': attr.enum(installOses, { description: 'Operating system to install', default: 'debian-12' }),
+    'provisioner/authorized-keys': attr.list(authorizedKey, {
+      description: "SSH public keys authorized for root on the installed system (include anneal's own key)",
+      default: [],
+    }),
+    'provisioner/packages': attr.list(packageName, {
+      description: 'Packages to install besides the base system (openssh-server and curl are always added)',
+      default: [],
+    }),
+    'provisioner/network': {
+      description:
+        'Network configuration of the boot NIC on the installed system: {"mode":"dhcp"}, or {"mode":"static", "prefix", "gateway", "nameservers"} around the node\'s address',
+      schema: network as z.ZodType<z.output<typeof network>>,
+      default: { mode: 'dhcp' },
+    },
+  },
+  roles: {
+    'provisioner-service': {
+      description: 'Serves network-boot artifacts over HTTP (built into the anneal server)',
+      flags: ['service'],
+      jig: 'noop',
+      wants: ['provisioner/os', 'provisioner/authorized-keys', 'provisioner/packages', 'provisioner/network'],
+      templates: provisionerTemplates,
+    },
+  },
+});
