@@ -140,11 +140,45 @@ discover() {
   log "discovery gave up after $((i - 1)) tries"
 }
 
-# Extension point for the network-boot install path: when the next-boot device is pxe and the node has a
-# PXE_HOOK, power-on runs it (on the host, with the node's identity in the environment) instead of a plain
-# disk boot. Exit 0: the node then boots from disk (services start). Non-zero: the node stays on without
-# services, as a machine stuck in PXE would. Without a hook, a pxe boot is logged and boots from disk.
+# Network boot. With a PXE_HOOK (an extension point), power-on runs it on the host with the node's identity
+# in the environment. Without one but with an ANNEAL_URL on the lab host address, the node runs the lab's
+# built-in network boot (pxe-install.cjs, fed to node on stdin inside the node's namespaces: the lab's
+# bin dir is hidden there): iPXE script for its eth0 MAC, install config, applied to its own root,
+# post-install commands, install-complete. Exit 0: the node then boots from disk (services start).
+# Non-zero: the node stays on without services, as a machine stuck in its installer would. Neither:
+# a pxe boot is logged and boots from disk. Output goes to <nodeDir>/bmc/pxe.log; 10 minutes at most.
 pxe_boot() {
+  local init=$1 rc
+  if [ -n "$PXE_HOOK" ]; then
+    log "pxe boot: running hook"
+    NODE_DIR="$NODE_DIR" NODE_NAME="$NODE_NAME" NODE_IP="$NODE_IP" NODE_MACS="$NODE_MACS" \
+      NODE_NETNS="$NODE_NETNS" INIT_PID="$init" HOST_IP="$HOST_IP" ANNEAL_URL="$ANNEAL_URL" \
+      bash -c "$PXE_HOOK" </dev/null >>"$NODE_DIR/bmc/pxe.log" 2>&1
+    rc=$?
+    log "pxe hook exited $rc"
+    return $rc
+  fi
+  case "$ANNEAL_URL" in
+    "http://$HOST_IP:"[0-9]* | "http://$HOST_IP") ;;
+    *)
+      log "next boot was pxe; no pxe hook and no anneal URL on $HOST_IP, booting from disk"
+      return 0
+      ;;
+  esac
+  if [ -z "${NODE_BIN:-}" ] || ! nsenter -t "$init" -m test -x "$NODE_BIN"; then
+    log "pxe boot failed: node (${NODE_BIN:-unset}) cannot run inside the node; install node.js under /usr"
+    return 1
+  fi
+  log "pxe boot: network install from $ANNEAL_URL"
+  timeout -s KILL 600 nsenter -t "$init" -m -u -n -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    ANNEAL_PXE_INSTALL=1 "$NODE_BIN" - "$ANNEAL_URL" "${NODE_MACS%%,*}" \
+    <"$LAB_DIR/bin/pxe-install.cjs" >>"$NODE_DIR/bmc/pxe.log" 2>&1
+  rc=$?
+  log "pxe network boot exited $rc"
+  return $rc
+}
+
+boot() {
   local init=$1 rc
   if [ -z "$PXE_HOOK" ]; then
     log "next boot was pxe; no pxe hook configured, booting from disk"

@@ -162,7 +162,8 @@ function withRedfish(rec: LabRecord, s: LabNodeStatus, running: (n: NodeRecord) 
 
 function installScripts(paths: LabPaths): void {
   mkdirSync(paths.binDir, { recursive: true, mode: 0o755 });
-  for (const f of ['node-init.sh', 'bmc-control.sh']) {
+  // pxe-install.cjs: the built-in network boot (bmc-control.sh feeds it to node inside the node).
+  for (const f of ['node-init.sh', 'bmc-control.sh', 'pxe-install.cjs']) {
     writeIfChanged(path.join(paths.binDir, f), readFileSync(path.join(__dirname, f), 'utf8'), 0o755);
   }
 }

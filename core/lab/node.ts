@@ -91,6 +91,8 @@ function nodeEnv(ctx: LabContext, node: NodeRecord, np: NodePaths): string {
     BMC_ADDRESS: `${BMC_HOST}:${node.bmcPort}`,
     ANNEAL_URL: ctx.rec.annealUrl ?? '',
     PXE_HOOK: ctx.rec.pxeHook ?? '',
+    // The node binary that runs the built-in network boot (pxe-install.cjs) inside the node.
+    NODE_BIN: process.execPath,
     OVERLAY_DIRS: OVERLAY_DIRS.join(' '),
   };
   const lines = Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v)}`);
