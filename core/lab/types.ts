@@ -35,6 +35,8 @@ export interface LabUpOptions extends LabRef {
   /**
    * A shell command run on the host when a node powers on with next-boot = pxe (the network-boot install
    * path). Environment: NODE_DIR, NODE_NAME, NODE_IP, NODE_MACS, NODE_NETNS, INIT_PID, HOST_IP, ANNEAL_URL.
+   * Without a hook, a lab with an `annealUrl` runs its built-in network boot (core/lab/pxe-install.cjs:
+   * docs/provisioner.md).
    * Kept from the previous run when omitted; `null` removes it.
    */
   pxeHook?: string | null;
