@@ -32,7 +32,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 
 const LOG_DIR = '/var/log/anneal-install';
 const SHIM_DIR = '/run/anneal-install/bin';
-const FETCH_TIMEOUT_MS = 15_000;
+const FETCH_TIMEOUT_MS = 5_000;
 const POST_TIMEOUT_MS = 300_000;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
@@ -459,7 +459,7 @@ async function fetchText(url, origin, what) {
     } catch (e) {
       last = e.cause?.code || e.message;
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 300));
   }
   return fail(`${what}: GET ${redact(url)} failed (${last})`);
 }
