@@ -13,7 +13,8 @@ import { createLogger, type Logger } from './log';
 import type { PluginManifest } from './plugins/manifest';
 import { loadRegistry, type Registry } from './plugins/registry';
 import { pluginsFor } from './plugins/catalog';
-import { createServices, type Services } from './services';
+import { createServices, type ServiceDeps, type Services } from './services';
+import { adminHooksFor } from './services/admin-hooks';
 import { createPowerMonitor, type PowerMonitor } from './services/power-monitor';
 import { createKeyedLimits } from './annealer/limits';
 import { createIpmiDriver } from './power/ipmi';
@@ -89,6 +90,24 @@ export async function boot(
     if (store.appliedMigrations.length) log.info({ migrations: store.appliedMigrations }, 'database migrated');
     await syncCatalog(store, registry, now());
     const ssh = sshPoolFor(config, store, now, log);
+    const bmcLimits = createKeyedLimits({ maxConcurrent: 1, minTimeMs: config.bmcMinIntervalMs });
+    const power = {
+      drivers: { ipmi: createIpmiDriver(), redfish: createRedfishDriver(config.redfish) },
+      limits: bmcLimits,
+      reachable: (host: string, port: number) => tcpReachable(host, port, PROBE_TIMEOUT_MS),
+    };
+    // The services and the annealer need each other: the services wake the annealer and ask it to run
+    // checks; the annealer's actions call back into the services through the admin hooks.
+    const late: { annealer?: Annealer } = {};
+    const deps: ServiceDeps = {
+      store,
+      registry,
+      now,
+      wake: () => late.annealer?.wake(),
+      checkNode: (nodeId) => late.annealer!.checkNode(nodeId),
+      power,
+    };
+    const services = createServices(deps);
     const annealer = new Annealer({
       ssh,
       store,
@@ -100,15 +119,9 @@ export async function boot(
       retry: config.retry,
       localEnv: opts.localEnv,
       batchSize: opts.batchSize,
+      admin: adminHooksFor(deps, services),
     });
-    const bmcLimits = createKeyedLimits({ maxConcurrent: 1, minTimeMs: config.bmcMinIntervalMs });
-    const power = {
-      drivers: { ipmi: createIpmiDriver(), redfish: createRedfishDriver(config.redfish) },
-      limits: bmcLimits,
-      reachable: (host: string, port: number) => tcpReachable(host, port, PROBE_TIMEOUT_MS),
-    };
-    const deps = { store, registry, now, wake: () => annealer.wake(), power };
-    const services = createServices(deps);
+    late.annealer = annealer;
     const powerMonitor = createPowerMonitor(deps, services.power, { intervalMs: config.powerPollMs, log });
     await services.inventory.ensureSystem('anneal');
     return {

@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveAttribs } from '../domain/attribs';
 import { explainWaiting } from '../domain/watchdog';
-import type { NodeView } from '../plugins/manifest';
+import type { AdminHooks, NodeView } from '../plugins/manifest';
 import type { Registry } from '../plugins/registry';
 import type { Store } from '../store';
 import type { ClaimedNodeRole, Completion } from '../store/queue';
@@ -28,6 +28,8 @@ import { createJigs, type Jigs } from './jigs';
 import { createLimits, type Limits } from './limits';
 import { defaultRetryPolicy, type RetryPolicy } from './outcome';
 import { runJob, type JobInput } from './run-job';
+import { adminUnavailable } from './role-context';
+import { runChecks, type NodeRoleChecks } from './run-checks';
 
 export interface AnnealerOptions {
   store: Store;
@@ -51,6 +53,8 @@ export interface AnnealerOptions {
   localEnv?: Record<string, string | undefined>;
   /** The ssh jig's connection pool; without one, ssh roles fail with ERR_JIG_UNKNOWN. */
   ssh?: SshPool | null;
+  /** anneal's services for actions (power, facts, installs); without them the hooks fail. */
+  admin?: (node: NodeView) => AdminHooks;
 }
 
 export interface AnnealerStats {
@@ -68,6 +72,7 @@ export class Annealer {
   private readonly maxConcurrent: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
+  private readonly admin: (node: NodeView) => AdminHooks;
   private readonly batchSize: number;
   private readonly retry: RetryPolicy;
   private readonly log: Logger;
@@ -106,6 +111,7 @@ export class Annealer {
     this.retry = { ...defaultRetryPolicy, ...opts.retry };
     this.log = opts.log ?? silentLogger;
     this.jigs = createJigs({ localEnv: opts.localEnv, ssh: opts.ssh });
+    this.admin = opts.admin ?? adminUnavailable;
     this.limits = createLimits({ maxConcurrent: this.maxConcurrent });
   }
 
@@ -133,6 +139,37 @@ export class Annealer {
       await this.flush();
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  /**
+   * Runs the ready checks of the node's active node-roles whose role has a `check` action, in cohort
+   * order (see run-checks.ts). Independent of start/stop: it claims nothing and changes no state.
+   */
+  async checkNode(nodeId: number): Promise<NodeRoleChecks[]> {
+    const active = (await this.store.nodeRoles.list({ nodeId }, { offset: 0, limit: 10_000 })).filter(
+      (nr) => nr.state === 'active' && this.registry.role(nr.role).spec.actions?.check,
+    );
+    const jobs = await this.prepare(
+      active.map((nr) => ({
+        id: nr.id,
+        nodeId: nr.nodeId,
+        roleId: nr.roleId,
+        deploymentId: nr.deploymentId,
+        generation: nr.generation,
+        attempts: nr.attempts,
+        runCount: nr.runCount,
+        runId: 0,
+        attempt: 0,
+        startedAt: this.now(),
+      })),
+    );
+    return runChecks(jobs, {
+      registry: this.registry,
+      jigs: this.jigs,
+      now: this.now,
+      log: this.log,
+      admin: this.admin,
+    });
   }
 
   /** New work may exist: run the loop now instead of at the next poll. */
@@ -275,6 +312,7 @@ export class Annealer {
             random: this.random,
             retry: this.retry,
             log: this.log,
+            admin: this.admin,
             shutdown: this.shutdown.signal,
           }),
         )

@@ -6,14 +6,13 @@
  */
 import { AppError, toAppError } from '../errors';
 import { redactAttribs } from '../domain/attribs';
-import type { NodeView, RoleContext } from '../plugins/manifest';
-import { roleTemplateData, type LoadedRole, type Registry } from '../plugins/registry';
+import type { NodeView } from '../plugins/manifest';
+import type { LoadedRole } from '../plugins/registry';
 import type { ClaimedNodeRole, Completion, RunFinish } from '../store/queue';
-import type { Logger } from '../log';
 import { decideOutcome, type JobResult, type RetryPolicy } from './outcome';
 import { defaultApply } from './jigs';
 import { failureMessage } from './failure-message';
-import type { Jigs } from './jigs';
+import { roleContext, type RoleContextEnv } from './role-context';
 
 export interface JobInput {
   claim: ClaimedNodeRole;
@@ -24,13 +23,9 @@ export interface JobInput {
   missing: string[];
 }
 
-export interface JobEnv {
-  registry: Registry;
-  jigs: Jigs;
-  now(): number;
+export interface JobEnv extends RoleContextEnv {
   random(): number;
   retry: RetryPolicy;
-  log: Logger;
   /** Aborted when the annealer stops. */
   shutdown: AbortSignal;
 }
@@ -86,25 +81,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
         `attribs ${job.missing.join(', ')} have no value and no default; set them on the deployment, node or node-role`,
       );
     }
-    const exec = env.jigs(role.jig, node);
-    const ctx: RoleContext = {
-      node,
-      role: role.name,
-      deployment: job.deployment,
-      attribs: job.attribs,
-      exec,
-      render: (template, data) =>
-        env.registry.renderer.renderFile(
-          env.registry.templatePath(role.name, template),
-          data ?? roleTemplateData({ node, role: role.name, deployment: job.deployment, attribs: job.attribs }),
-        ),
-      log: {
-        info: (msg, data) => env.log.info({ node: node.name, role: role.name, ...data }, msg),
-        warn: (msg, data) => env.log.warn({ node: node.name, role: role.name, ...data }, msg),
-      },
-      signal,
-      now: env.now,
-    };
+    const ctx = roleContext(job, env, signal);
     const apply = role.spec.actions?.apply ?? defaultApply(role);
     const out = await Promise.race([
       apply(ctx),

@@ -31,7 +31,54 @@ export interface RoleContext {
   /** Aborted on timeout or shutdown; actions pass it to anything long-running. */
   signal: AbortSignal;
   now(): number;
+  /** anneal's own services for this node (power, facts, network boot); out-of-graph hammers. */
+  admin: AdminHooks;
 }
+
+/**
+ * What an action may ask of anneal itself about the node it runs for. Every method throws AppError on
+ * failure with anneal's codes (e.g. ERR_POWER_UNREACHABLE is operational, so the annealer retries).
+ */
+export interface AdminHooks {
+  /** The node's BMC, through the power service and its per-BMC limits. */
+  power: {
+    status(): Promise<'on' | 'off'>;
+    act(action: 'on' | 'off' | 'cycle' | 'reset'): Promise<void>;
+    nextBoot(device: 'pxe' | 'disk'): Promise<void>;
+  };
+  /** Merges `facts` into the node's facts (top-level keys replace); inventory records what it found. */
+  recordFacts(facts: Record<string, unknown>): Promise<void>;
+  /** The node's network-boot install (the provisioner). */
+  install: {
+    /** Records a new install for the node's next network boot, replacing any pending one. */
+    request(opts?: { os?: string }): Promise<InstallView>;
+    /** The node's latest install, or null. */
+    current(): Promise<InstallView | null>;
+  };
+}
+
+/** An install as actions see it. */
+export interface InstallView {
+  id: number;
+  os: string;
+  state: string;
+  requestedAt: number;
+  completedAt: number | null;
+}
+
+/** One ready check: what it checked, whether it passed, what it saw, and what to do when it failed. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  remediation: string;
+}
+
+/**
+ * A role's ready checks, run on demand (GET /nodes/{id}/checks) for active node-roles. MUST NOT change
+ * the node. Throwing counts as one failed check named after the role (an unreachable node, say).
+ */
+export type CheckAction = (ctx: RoleContext) => Promise<CheckResult[]>;
 
 export interface NodeView {
   id: number;
@@ -99,7 +146,7 @@ export interface RoleSpec {
     /** Default for `local`/`ssh` jigs: render templates/<role>.sh.hbs and run it. Default for `noop`: done. */
     apply?: Action;
     remove?: Action;
-    check?: Action;
+    check?: CheckAction;
   };
 }
 

@@ -1,6 +1,7 @@
 /** What every service gets: the store, the validated registry, an injected clock, the annealer's wake-up and the power hammers. */
 import type { Registry } from '../plugins/registry';
 import type { PowerHammers } from './power';
+import type { NodeRoleChecks } from '../annealer/run-checks';
 import type { Store } from '../store';
 
 export interface ServiceDeps {
@@ -9,6 +10,8 @@ export interface ServiceDeps {
   now(): number;
   /** Tells the annealer there may be new work (commit, retry, attrib change); a no-op without one. */
   wake(): void;
+  /** Runs the ready checks of a node's active node-roles (the annealer's checkNode). */
+  checkNode(nodeId: number): Promise<NodeRoleChecks[]>;
   /** Power drivers, per-BMC limits and the reachability probe. */
   power: PowerHammers;
 }

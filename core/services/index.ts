@@ -1,6 +1,7 @@
 /** Use cases shared by the API, the CLI and the tests. */
 import { bindingService } from './binding';
 import { changesService } from './changes';
+import { checksService } from './checks';
 import type { ServiceDeps } from './deps';
 import { inventoryService } from './inventory';
 import { powerService } from './power';
@@ -13,6 +14,7 @@ export function createServices(deps: ServiceDeps) {
   return {
     binding: bindingService(deps),
     changes: changesService(deps),
+    checks: checksService(deps),
     inventory: inventoryService(deps),
     power: powerService(deps),
     provisioner: provisionerService(deps),

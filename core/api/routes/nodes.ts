@@ -8,6 +8,7 @@
  *   POST  /nodes/:ref/commit       commits the node's proposed node-roles and attribs, wakes the annealer
  *   POST  /nodes/:ref/propose      back to proposed (nothing new runs until the next commit)
  *   GET   /nodes/:ref/node-roles   the node's node-roles (paged), in cohort order
+ *   GET   /nodes/:ref/checks       runs the ready checks of its active node-roles now (read-only)
  *   …     /nodes/:ref/attribs      see attribs.ts
  */
 import { Router } from 'express';
@@ -100,6 +101,10 @@ export function nodeRoutes(anneal: Anneal): Router {
     const page = parsePage(req.query);
     const node = await store.nodes.get(ref);
     res.json(listBody(await store.nodeRoles.list({ nodeId: node.id }, page), page));
+  });
+
+  router.get('/nodes/:ref/checks', async (req, res) => {
+    res.json(await services.checks.forNode(parseRef(req.params.ref)));
   });
 
   router.use('/nodes/:ref/attribs', attribRoutes(anneal, 'node'));

@@ -7,6 +7,23 @@ interface List<T> {
   items: T[];
 }
 
+interface NodeChecks {
+  node: string;
+  ok: boolean;
+  passed: number;
+  failed: number;
+  checks: { role: string; name: string; ok: boolean; detail: string; remediation: string }[];
+}
+
+/** One line per check; a failed one is followed by what it saw and what to do. */
+function printChecks(res: NodeChecks): void {
+  for (const c of res.checks) {
+    process.stdout.write(`${c.ok ? 'pass' : 'FAIL'}  ${c.role}: ${c.name}${c.ok ? '' : ` — ${c.detail}`}\n`);
+    if (!c.ok) process.stdout.write(`      fix: ${c.remediation}\n`);
+  }
+  process.stdout.write(`${res.node}: ${res.passed} passed, ${res.failed} failed\n`);
+}
+
 export function registerResourceCommands(program: Command, client: () => ApiClient): void {
   const nodes = program.command('nodes').description('list and inspect nodes');
   nodes
@@ -22,6 +39,16 @@ export function registerResourceCommands(program: Command, client: () => ApiClie
     .command('show <node>')
     .description('show one node (id or name)')
     .action(async (node: string) => printJson(await client().get(`/nodes/${encodeURIComponent(node)}`)));
+  nodes
+    .command('checks <node>')
+    .description("run the node's ready checks; exits 1 when one fails")
+    .option('--json', 'print JSON')
+    .action(async (node: string, o: { json?: boolean }) => {
+      const res = await client().get<NodeChecks>(`/nodes/${encodeURIComponent(node)}/checks`);
+      if (o.json) printJson(res);
+      else printChecks(res);
+      if (!res.ok) process.exitCode = 1;
+    });
   for (const verb of ['commit', 'propose'] as const) {
     nodes
       .command(`${verb} <node>`)

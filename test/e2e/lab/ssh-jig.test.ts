@@ -131,6 +131,22 @@ describe('e2e: the ssh jig and the ipmi driver on lab nodes', function () {
     }
   });
 
+  it("runs the role's ready check on the node: passes, then fails with the remediation once the file changes", async () => {
+    const { services } = anneal;
+    const n1 = lab.nodes[0]!;
+    const ok = await services.checks.forNode(n1.name);
+    expect(ok).to.deep.include({ node: n1.name, ok: true, passed: 1, failed: 0 });
+    expect(ok.checks[0]).to.deep.include({ role: 'test-remote', name: 'marker file matches test/marker', ok: true });
+    expect(ssh(key, n1.ip, 'echo tampered > /root/anneal-test.marker').status).to.equal(0);
+    const bad = await services.checks.forNode(n1.name);
+    expect(bad).to.deep.include({ ok: false, passed: 0, failed: 1 });
+    expect(bad.checks[0]).to.deep.include({
+      ok: false,
+      detail: '/root/anneal-test.marker holds "tampered\\n"',
+      remediation: 'retry the test-remote node-role (it rewrites the file)',
+    });
+  });
+
   it('powers a node off and on through its BMC with the ipmi driver', async () => {
     const creds = await labNodeCredentials({ name, node: 2 });
     const target: BmcTarget = {

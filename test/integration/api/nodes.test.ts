@@ -157,7 +157,7 @@ describeApi('api/nodes', (api) => {
       {
         field: 'mac',
         message:
-          'unknown field; expected only: name, description, macs, bmcAddress, bmcUsername, address, alive, available, deployment',
+          'unknown field; expected only: name, description, macs, bmcAddress, bmcUsername, bmcDriver, address, alive, available, deployment',
       },
     ];
     expect(res.body).to.deep.equal({
