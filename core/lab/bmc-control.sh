@@ -70,6 +70,16 @@ stop_all() {
   log "killed after ${grace}s: $(echo $pids)"
 }
 
+# Runs a command inside the node's namespaces, without the capabilities that would reach past them: a
+# node shares the host's kernel and PID namespace, so CAP_SYS_BOOT would let `reboot -f` on a node reboot
+# the host, CAP_SYS_TIME would let chronyd on a node set the host's clock, CAP_SYS_MODULE load modules.
+# Dropped from the bounding set, they are gone for sshd and every session and daemon started under it.
+in_node() {
+  local init=$1
+  shift
+  nsenter -t "$init" -m -u -n -- setpriv --bounding-set -sys_boot,-sys_time,-sys_module -- "$@"
+}
+
 # The pid of the node's running sshd (from its pid file, inside the node's /run), or nothing.
 sshd_pid() {
   local init=$1 pid
@@ -86,7 +96,7 @@ sshd_start() {
     log "sshd not started: fault sshd-down"
     return 0
   fi
-  if nsenter -t "$init" -m -u -n /usr/sbin/sshd -f /etc/ssh/sshd_config -E /var/log/sshd.log \
+  if in_node "$init" /usr/sbin/sshd -f /etc/ssh/sshd_config -E /var/log/sshd.log \
     </dev/null >/dev/null 2>>"$LOG"; then
     log "sshd started"
   else
@@ -170,7 +180,7 @@ pxe_boot() {
     return 1
   fi
   log "pxe boot: network install from $ANNEAL_URL"
-  timeout -s KILL 600 nsenter -t "$init" -m -u -n -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  timeout -s KILL 600 in_node "$init" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     ANNEAL_PXE_INSTALL=1 "$NODE_BIN" - "$ANNEAL_URL" "${NODE_MACS%%,*}" \
     <"$LAB_DIR/bin/pxe-install.cjs" >>"$NODE_DIR/bmc/pxe.log" 2>&1
   rc=$?

@@ -54,6 +54,7 @@ const REQUIRED_PROGRAMS = [
   'ipmitool',
   'curl',
   'umount',
+  'setpriv',
 ];
 const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 

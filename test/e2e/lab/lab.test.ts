@@ -46,6 +46,8 @@ function sshPortOpen(ip: string): Promise<boolean> {
   });
 }
 
+const n1Of = (s: LabStatus) => s.nodes[0]!;
+
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -131,6 +133,16 @@ describe('lab (e2e: namespaces, sshd, ipmi_sim)', function () {
       expect(addr).to.include(`${n.ip}/24`);
       expect(eth1).to.include(n.macs[1]);
       expect(disks).to.deep.equal(['sda.img', 'sdb.img']);
+    }
+
+    // Nothing on a node may reboot the host, set its clock or load kernel modules (shared kernel).
+    const capBnd = (await ssh(n1Of(status).ip, 'grep CapBnd /proc/self/status')).stdout.split(/\s+/)[1]!;
+    for (const [cap, bit] of [
+      ['sys_module', 16],
+      ['sys_boot', 22],
+      ['sys_time', 25],
+    ] as const) {
+      expect((BigInt(`0x${capBnd}`) >> BigInt(bit)) & 1n, `CAP_${cap.toUpperCase()} on a node`).to.equal(0n);
     }
 
     const marker = `/etc/anneal-lab-test-${name}`;
