@@ -5,6 +5,7 @@
  * Contract: on any error everything opened so far is closed and the error is rethrown.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Annealer } from './annealer/annealer';
 import { createSshPool, type SshPool } from './exec/ssh';
 import { databaseHostKeyStore } from './services/host-keys';
@@ -117,7 +118,7 @@ export async function boot(
       maxConcurrent: config.maxConcurrent,
       leaseMs: config.leaseMs,
       retry: config.retry,
-      localEnv: opts.localEnv,
+      localEnv: { ...(opts.localEnv ?? process.env), ANNEAL_SERVICE_DIR: path.join(config.dataDir, 'services') },
       batchSize: opts.batchSize,
       admin: adminHooksFor(deps, services),
     });

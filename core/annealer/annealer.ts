@@ -344,6 +344,10 @@ export class Annealer {
           nodeIds: [...nodes.keys()],
           nodeRoleIds: claimed.map((c) => c.id),
         });
+    // Walls only for actions that may read them (custom apply or check); default script applies never do.
+    const walls = await this.store.nodeRoles.walls(
+      claimed.filter((c) => this.registry.role(this.roleNames.get(c.roleId)!).spec.actions).map((c) => c.id),
+    );
     const defaults = (name: string) => {
       const a = this.registry.attribs.get(name);
       return { hasDefault: a?.hasDefault ?? false, default: a?.default };
@@ -373,6 +377,8 @@ export class Annealer {
         deployment: this.deploymentNames.get(claim.deploymentId)!,
         attribs: resolved.values,
         missing: resolved.missing,
+        generation: claim.generation,
+        wall: walls.get(claim.id) ?? {},
       };
     });
   }

@@ -15,6 +15,8 @@ export interface RoleContextInput {
   node: NodeView;
   deployment: string;
   attribs: Record<string, unknown>;
+  generation: number;
+  wall: Record<string, unknown>;
 }
 
 export interface RoleContextEnv {
@@ -31,6 +33,8 @@ export function roleContext(input: RoleContextInput, env: RoleContextEnv, signal
     node,
     role: role.name,
     deployment,
+    generation: input.generation,
+    wall: input.wall,
     attribs,
     exec: env.jigs(role.jig, node),
     render: (template, data) =>
@@ -57,6 +61,7 @@ export function adminUnavailable(): AdminHooks {
   return {
     power: { status: fail, act: fail, nextBoot: fail },
     recordFacts: fail,
+    recordAttribs: fail,
     install: { request: fail, current: fail },
   };
 }

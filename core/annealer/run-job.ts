@@ -21,6 +21,10 @@ export interface JobInput {
   deployment: string;
   attribs: Record<string, unknown>;
   missing: string[];
+  /** The claim's generation (also on `claim`), for the action's context. */
+  generation: number;
+  /** The node-role's wall as of the claim; `{}` for roles whose apply is the default (never read). */
+  wall: Record<string, unknown>;
 }
 
 export interface JobEnv extends RoleContextEnv {
@@ -109,6 +113,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
       wall = out.wall;
     } else {
       result = { kind: 'not-yet', requeueAfterMs: out.requeueAfterMs, reason: out.reason };
+      wall = out.wall;
       run = { ...finish('requeued', inputs), stdoutTail: `not yet: ${out.reason}` };
     }
   } catch (err) {
@@ -138,6 +143,13 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
   }
   if (decision.state === 'active') return { kind: 'active', claim, run, ...(wall ? { wall } : {}) };
   if (decision.state === 'todo')
-    return { kind: 'requeue', claim, run, nextRunAt: decision.nextRunAt, attempts: decision.attempts };
+    return {
+      kind: 'requeue',
+      claim,
+      run,
+      nextRunAt: decision.nextRunAt,
+      attempts: decision.attempts,
+      ...(wall ? { wall } : {}),
+    };
   return { kind: 'error', claim, run, attempts: decision.attempts };
 }

@@ -21,6 +21,13 @@ export interface RoleContext {
   node: Readonly<NodeView>;
   role: string;
   deployment: string;
+  /**
+   * The node-role's generation: it grows when the node-role must run again (attrib change, redeploy,
+   * retry of a parent). With `wall`, lets a long action tell "resuming my own work" from "start over".
+   */
+  generation: number;
+  /** What the node-role's last run recorded (`wall` of a done or not-yet result); `{}` at first. */
+  wall: Readonly<Record<string, unknown>>;
   /** Resolved (defaults < deployment < node < node-role) and validated values of the role's `wants`. */
   attribs: Readonly<Record<string, unknown>>;
   /** Runs a script where the role's jig runs things (admin host for `local`, the node for `ssh`). */
@@ -48,6 +55,12 @@ export interface AdminHooks {
   };
   /** Merges `facts` into the node's facts (top-level keys replace); inventory records what it found. */
   recordFacts(facts: Record<string, unknown>): Promise<void>;
+  /**
+   * Sets committed node-scope attribs (each validated against its schema: ERR_ATTRIB_INVALID) for other
+   * roles to `want`, e.g. inventory's findings. Node-roles wanting a value that changed re-run, with their
+   * descendants; an unchanged value re-runs nothing.
+   */
+  recordAttribs(values: Record<string, unknown>): Promise<void>;
   /** The node's network-boot install (the provisioner). */
   install: {
     /** Records a new install for the node's next network boot, replacing any pending one. */
@@ -120,7 +133,7 @@ export interface Executor {
 /** `done:false` is "not yet": the node-role is requeued after `requeueAfterMs`, not failed. */
 export type ActionResult =
   | { done: true; wall?: Record<string, unknown>; output?: ExecResult }
-  | { done: false; requeueAfterMs: number; reason: string };
+  | { done: false; requeueAfterMs: number; reason: string; wall?: Record<string, unknown> };
 
 /** MUST be idempotent unless the role is `destructive`: it runs again after crashes and attrib changes. */
 export type Action = (ctx: RoleContext) => Promise<ActionResult>;

@@ -3,7 +3,7 @@
  * and its network-boot install through the provisioner, all as the `annealer` actor. Errors are the
  * services' own AppErrors (power trouble is operational, so a failing action is retried).
  */
-import { AppError } from '../errors';
+import { AppError, inputError } from '../errors';
 import type { AdminHooks, InstallView, NodeView } from '../plugins/manifest';
 import type { Services } from '.';
 import type { ServiceDeps } from './deps';
@@ -33,6 +33,18 @@ export function adminHooksFor(deps: ServiceDeps, services: Services): (node: Nod
     async recordFacts(facts) {
       const current = await deps.store.nodes.get(node.id);
       await deps.store.nodes.update(node.id, { facts: { ...current.facts, ...facts } }, deps.now());
+    },
+    async recordAttribs(values) {
+      const ids = (await deps.store.catalog.ids()).attribIds;
+      const changed = [];
+      for (const [name, value] of Object.entries(values)) {
+        const checked = deps.registry.validateAttribValue(name, value);
+        if (!checked.ok) throw inputError(checked.issues, 'ERR_ATTRIB_INVALID');
+        const id = ids.get(name)!;
+        const change = await deps.store.attribs.setCommitted({ id, name }, 'node', node.id, checked.value, deps.now());
+        if (change) changed.push(change);
+      }
+      if (changed.length) await services.changes.rerun(changed, ACTOR);
     },
     install: {
       async request(opts = {}): Promise<InstallView> {

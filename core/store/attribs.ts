@@ -52,6 +52,29 @@ export function attribsRepo(prisma: Prisma) {
     return changed;
   }
 
+  /**
+   * Writes a committed value directly (facts an action discovered, not an operator's proposal; a pending
+   * proposal for the same attrib is left alone). Returns the change, or null when the value was already so.
+   */
+  async function setCommitted(
+    attrib: { id: number; name: string },
+    scope: AttribScope,
+    targetId: number,
+    value: unknown,
+    now: number,
+  ): Promise<CommittedValue | null> {
+    const committed = JSON.stringify(value);
+    const where = { attribId_scope_targetId: { attribId: attrib.id, scope, targetId } };
+    const row = await prisma.attribValue.findUnique({ where });
+    if (row?.committed === committed) return null;
+    await prisma.attribValue.upsert({
+      where,
+      create: { attribId: attrib.id, scope, targetId, committed, updatedAt: big(now) },
+      update: { committed, updatedAt: big(now) },
+    });
+    return { attrib: attrib.name, scope, targetId, value };
+  }
+
   /** Committed values at any of the given targets, for resolving many node-roles at once. */
   async function committedFor(t: {
     deploymentIds: number[];
@@ -110,5 +133,5 @@ export function attribsRepo(prisma: Prisma) {
     }));
   }
 
-  return { setProposed, commit, committedFor, list };
+  return { setProposed, setCommitted, commit, committedFor, list };
 }

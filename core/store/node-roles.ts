@@ -7,7 +7,7 @@ import { notFound } from '../errors';
 import type { NodeRoleRecord } from '../domain/records';
 import type { NodeRoleState } from '../domain/vocabulary';
 import type { Prisma } from './db';
-import { big, nodeRoleInclude, nodeRoleRecord } from './codec';
+import { big, nodeRoleInclude, nodeRoleRecord, parseJson } from './codec';
 
 export interface NodeRoleFilter {
   deploymentId?: number;
@@ -40,6 +40,13 @@ export function nodeRolesRepo(prisma: Prisma) {
       take: page.limit,
     });
     return rows.map(nodeRoleRecord);
+  }
+
+  /** The walls (data a role's action recorded) of the given node-roles, by id. */
+  async function walls(ids: number[]): Promise<Map<number, Record<string, unknown>>> {
+    if (ids.length === 0) return new Map();
+    const rows = await prisma.nodeRole.findMany({ where: { id: { in: ids } }, select: { id: true, wall: true } });
+    return new Map(rows.map((r) => [r.id, parseJson<Record<string, unknown>>(r.wall, {})]));
   }
 
   async function ids(filter: NodeRoleFilter = {}): Promise<number[]> {
@@ -164,6 +171,7 @@ export function nodeRolesRepo(prisma: Prisma) {
   }
 
   return {
+    walls,
     find,
     get,
     list,

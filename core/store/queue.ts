@@ -34,7 +34,15 @@ export interface ClaimedNodeRole {
 /** What one finished job asks the queue to write. */
 export type Completion =
   | { kind: 'active'; claim: ClaimedNodeRole; run: RunFinish; wall?: Record<string, unknown> }
-  | { kind: 'requeue'; claim: ClaimedNodeRole; run: RunFinish; nextRunAt: number; attempts: number }
+  | {
+      kind: 'requeue';
+      claim: ClaimedNodeRole;
+      run: RunFinish;
+      nextRunAt: number;
+      attempts: number;
+      /** Replaces the node-role's wall (a "not yet" that records its progress). */
+      wall?: Record<string, unknown>;
+    }
   | { kind: 'error'; claim: ClaimedNodeRole; run: RunFinish; attempts: number };
 
 export interface RunFinish {
@@ -260,6 +268,7 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
               nextRunAt: big(c.nextRunAt),
               attempts: c.attempts,
               lastError: c.run.error,
+              ...(c.wall ? { wall: JSON.stringify(c.wall) } : {}),
             },
           });
           if (n.count === 1) written.add(c.claim.id);

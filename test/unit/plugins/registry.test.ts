@@ -57,6 +57,7 @@ describe('plugins/registry', () => {
         'test-discover',
         'test-hardware',
         'test-os',
+        'test-progress',
         'test-ready',
         'test-remote',
         'test-script',
@@ -86,6 +87,7 @@ describe('plugins/registry', () => {
       expect(cohorts).to.deep.equal({
         'test-discover': 0,
         'test-service': 0,
+        'test-progress': 0,
         'test-hardware': 1,
         'test-script': 1,
         'test-remote': 1,

@@ -1,0 +1,48 @@
+/**
+ * Actions that take several runs ("not yet" + wall): progress survives between runs in the node-role's
+ * wall, and a re-run (new generation) starts over instead of resuming.
+ */
+import { expect } from 'chai';
+import { startTestAnneal, type TestAnneal } from '../../helpers/anneal';
+import { engines, requireEngine } from '../../helpers/engines';
+
+for (const engine of engines) {
+  describe(`[${engine}] annealer/progress`, function () {
+    this.timeout(30_000);
+    let anneal: TestAnneal;
+
+    before(async function () {
+      await requireEngine(this, engine);
+    });
+    afterEach(async () => {
+      await anneal?.dispose();
+    });
+
+    it('keeps the wall of a "not yet" between runs, and starts over on a new generation', async () => {
+      anneal = await startTestAnneal(engine);
+      const { services, store, annealer } = anneal;
+      const d = await services.inventory.createDeployment({ name: 'd1' }, 'test');
+      const node = await services.inventory.createNode({ name: 'n1.lab', deployment: 'd1', alive: true }, 'test');
+      const { nodeRoleId } = await services.binding.bind(d.id, 'test-progress', node.id);
+      await services.changes.commitDeployment('d1', 'test');
+      annealer.start();
+      await annealer.settle({ timeoutMs: 10_000 });
+
+      const nr = await store.nodeRoles.get(nodeRoleId);
+      expect(nr).to.deep.include({ state: 'active', generation: 1 });
+      expect(nr.wall).to.deep.equal({ generation: 1, step: 3, done: true });
+      const runs = await store.runs.list({ nodeRoleId });
+      expect(runs.map((r) => [r.status, r.stdoutTail])).to.deep.equal([
+        ['requeued', 'not yet: step 1 of 3'],
+        ['requeued', 'not yet: step 2 of 3'],
+        ['succeeded', ''],
+      ]);
+
+      await store.nodeRoles.bump([nodeRoleId], Date.now());
+      annealer.wake();
+      await annealer.settle({ timeoutMs: 10_000 });
+      expect((await store.nodeRoles.get(nodeRoleId)).wall).to.deep.equal({ generation: 2, step: 3, done: true });
+      expect(await store.runs.list({ nodeRoleId })).to.have.length(6);
+    });
+  });
+}
