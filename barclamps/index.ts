@@ -4,6 +4,7 @@
  * directory under barclamps/ appears in this list.
  */
 import type { PluginManifest } from '../core/plugins/manifest';
+import anneal from './anneal/manifest';
 import provisioner from './provisioner/manifest';
 
-export const barclamps: PluginManifest[] = [provisioner];
+export const barclamps: PluginManifest[] = [anneal, provisioner];

@@ -11,11 +11,13 @@ import { watchdogService } from './watchdog';
 export type { Actor, ServiceDeps } from './deps';
 
 export function createServices(deps: ServiceDeps) {
+  const binding = bindingService(deps);
+  const changes = changesService(deps);
   return {
-    binding: bindingService(deps),
-    changes: changesService(deps),
+    binding,
+    changes,
     checks: checksService(deps),
-    inventory: inventoryService(deps),
+    inventory: inventoryService(deps, { binding, changes }),
     power: powerService(deps),
     provisioner: provisionerService(deps),
     watchdog: watchdogService(deps),

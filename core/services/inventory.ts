@@ -1,6 +1,8 @@
 /**
  * Creating deployments and nodes. Every deployment gets a service node (Crowbar's phantom node) that
  * hosts its `service` roles; it is committed and alive from the start because it is the admin side.
+ * A node created in a deployment whose `anneal/discover` is true gets every `discovery` role bound and
+ * is committed at once (docs/ready-state.md), so discovered nodes walk up to ready-node on their own.
  */
 import { AppError } from '../errors';
 import type { NewNode, NodePatch } from '../store/nodes';
@@ -8,12 +10,28 @@ import type { Actor, ServiceDeps } from './deps';
 
 export const systemDeployment = 'system';
 
+/** Deployment attrib: bind the discovery roles to new nodes and commit them (barclamps/anneal). */
+const DISCOVER_ATTRIB = 'anneal/discover';
+
 export function serviceNodeName(deployment: string): string {
   return `${deployment}.service.anneal.internal`;
 }
 
-export function inventoryService(deps: ServiceDeps) {
+/** The services createNode uses to bind and commit a discovered node. */
+export interface DiscoveryServices {
+  binding: { bind(deploymentId: number, role: string, nodeId: number): Promise<unknown> };
+  changes: { commitNode(ref: number | string, actor: Actor): Promise<unknown> };
+}
+
+export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices) {
   const { store } = deps;
+
+  /** The deployment's committed `anneal/discover` (default false). */
+  async function discovers(deploymentId: number): Promise<boolean> {
+    const values = await store.attribs.committedFor({ deploymentIds: [deploymentId], nodeIds: [], nodeRoleIds: [] });
+    const v = values.find((x) => x.attrib === DISCOVER_ATTRIB && x.scope === 'deployment');
+    return v?.value === true;
+  }
 
   async function ensureUnique(kind: 'node' | 'deployment', name: string) {
     const taken = kind === 'node' ? await store.nodes.find(name) : await store.deployments.find(name);
@@ -87,7 +105,12 @@ export function inventoryService(deps: ServiceDeps) {
       [{ actor, type: 'node.create', objectType: 'node', objectId: node.id, data: { name: node.name } }],
       now,
     );
-    return node;
+    if (!(await discovers(d.id))) return node;
+    // Discovery: the node walks up on its own. Roles are bound in catalog order, so parents come first.
+    const roles = deps.registry.rolesInOrder.filter((r) => r.flags.has('discovery')).map((r) => r.name);
+    for (const role of roles) await discovery.binding.bind(d.id, role, node.id);
+    await discovery.changes.commitNode(node.id, actor);
+    return store.nodes.get(node.id);
   }
 
   /** Changes a node's operator-editable fields and records which ones in the audit log. */
