@@ -5,6 +5,7 @@
  */
 import type { PluginManifest } from '../core/plugins/manifest';
 import anneal from './anneal/manifest';
+import ntp from './ntp/manifest';
 import provisioner from './provisioner/manifest';
 
-export const barclamps: PluginManifest[] = [anneal, provisioner];
+export const barclamps: PluginManifest[] = [anneal, provisioner, ntp];

@@ -1,0 +1,244 @@
+/**
+ * A lab and an in-process anneal for the ready-state barclamps' e2e tests (test/e2e/lab/{ntp,dns,proxy}):
+ * lab nodes in one deployment whose `anneal/admin-address` is the lab's host address, the given roles
+ * bound on every node (their service roles follow onto the service node), helpers to converge, bump,
+ * read runs, talk to nodes over ssh and stop the service daemons through their roles' `remove` actions.
+ *
+ * Prerequisites: the lab's (root, iproute2, sshd, ipmi_sim…) and the programs the barclamps run; with
+ * CI=true a missing one fails the test, otherwise the suite is skipped with the reason.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { adminUnavailable } from '../../core/annealer/role-context';
+import { boot, type Anneal } from '../../core/boot';
+import { loadConfig } from '../../core/config';
+import type { NodeRoleRecord, RunRecord } from '../../core/domain/records';
+import { createLocalExecutor } from '../../core/exec/local';
+import { labDown, labNodeCredentials, labPrerequisites, labUp, type LabStatus } from '../../core/lab';
+import { silentLogger } from '../../core/log';
+import type { NodeView } from '../../core/plugins/manifest';
+import { roleTemplateData } from '../../core/plugins/registry';
+import { freshDatabase, type TestDatabase } from './engines';
+
+export const DEPLOYMENT = 'lab';
+
+export interface SshResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ReadyLab {
+  name: string;
+  lab: LabStatus;
+  key: string;
+  anneal: Anneal;
+  db: TestDatabase;
+  /** ANNEAL_DATA_DIR; service daemons keep their files under `<dataDir>/services`. */
+  dataDir: string;
+  serviceDir: string;
+  deploymentId: number;
+  ssh(ip: string, command: string): SshResult;
+  /** ssh that must exit 0; returns stdout. */
+  sh(ip: string, command: string): string;
+  /** Runs the annealer until nothing is left to do; throws naming every node-role that is not active. */
+  converge(timeoutMs?: number): Promise<number>;
+  nodeRoles(): Promise<NodeRoleRecord[]>;
+  runs(nodeRoleId: number): Promise<RunRecord[]>;
+  /** Bumps node-roles (they run again), then converges. Returns the converge time in ms. */
+  rerun(ids: number[]): Promise<number>;
+  /** Runs the role's `remove` action on the admin host, as the local jig would; returns its stdout. */
+  remove(role: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+function sshTo(key: string, ip: string, command: string): SshResult {
+  const res = spawnSync(
+    'ssh',
+    [
+      ...['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'],
+      ...['-o', 'ConnectTimeout=3', '-o', 'BatchMode=yes', `root@${ip}`, command],
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+function missingPrograms(programs: string[]): string[] {
+  return programs.filter((p) => spawnSync('sh', ['-c', `command -v ${p}`]).status !== 0);
+}
+
+/** Skips (or, with CI=true, fails) the suite when the lab or one of `programs` is missing. */
+export function requireReadyLab(ctx: Mocha.Context, programs: string[]): void {
+  const pre = labPrerequisites();
+  const missing = [...pre.missing, ...missingPrograms(programs)];
+  if (pre.ok && missing.length === 0) return;
+  const why = `lab prerequisites missing (root: ${pre.root}, missing: ${missing.join(', ') || 'none'})`;
+  if (process.env.CI === 'true') throw new Error(why);
+  console.warn(`    skipping: ${why}`);
+  ctx.skip();
+}
+
+export async function readyLab(opts: {
+  prefix: string;
+  nodes: number;
+  /** Deployment attribs besides anneal/admin-address. */
+  attribs: Record<string, unknown>;
+  /** Roles bound on every node. */
+  bind: string[];
+  /** Extra roles bound on the first node only (e.g. a fixture role as a bystander). */
+  bindFirst?: string[];
+  fixtures?: string[];
+}): Promise<ReadyLab> {
+  const name = `${opts.prefix}${randomBytes(2).toString('hex')}`;
+  const lab = await labUp({ name, nodes: opts.nodes, annealUrl: null, log: silentLogger });
+  const dataDir = mkdtempSync(path.join(tmpdir(), `anneal-${name}-`));
+  // The daemons drop privileges (_chrony, dnsmasq, tinyproxy): they must be able to reach their directory.
+  chmodSync(dataDir, 0o755);
+  let anneal: Anneal | undefined;
+  let db: TestDatabase | undefined;
+  try {
+    const key = (await labNodeCredentials({ name, node: 1 })).ssh.privateKeyPath;
+    db = await freshDatabase('sqlite');
+    anneal = await boot(
+      {
+        ...loadConfig({ ANNEAL_DATA_DIR: dataDir }),
+        database: db.target,
+        fixtures: opts.fixtures ?? [],
+        ssh: { keyFile: key, user: 'root' },
+      },
+      { log: silentLogger },
+    );
+    const { services, store, annealer, registry } = anneal;
+    const d = await services.inventory.createDeployment({ name: DEPLOYMENT }, 'test');
+    const attribs = { 'anneal/admin-address': lab.hostIp, ...opts.attribs };
+    for (const [k, v] of Object.entries(attribs)) await services.changes.setAttrib('deployment', d.id, k, v, 'test');
+    for (const [i, n] of lab.nodes.entries()) {
+      const node = await services.inventory.createNode(
+        { name: n.name, address: n.ip, macs: n.macs, alive: true, deployment: DEPLOYMENT },
+        'test',
+      );
+      for (const role of [...opts.bind, ...(i === 0 ? (opts.bindFirst ?? []) : [])]) {
+        await services.binding.bind(d.id, role, node.id);
+      }
+    }
+    await services.changes.commitDeployment(DEPLOYMENT, 'test');
+    const serviceDir = path.join(dataDir, 'services');
+    let started = false;
+    const self: ReadyLab = {
+      name,
+      lab,
+      key,
+      anneal,
+      db,
+      dataDir,
+      serviceDir,
+      deploymentId: d.id,
+      ssh: (ip, command) => sshTo(key, ip, command),
+      sh(ip, command) {
+        const r = sshTo(key, ip, command);
+        if (r.status !== 0) throw new Error(`ssh ${ip} ${command}: exit ${r.status}: ${r.stderr}`);
+        return r.stdout;
+      },
+      nodeRoles: () => store.nodeRoles.list({ deploymentId: d.id }),
+      runs: (id) => store.runs.list({ nodeRoleId: id }),
+      async converge(timeoutMs = 180_000) {
+        const t0 = Date.now();
+        if (started) annealer.wake();
+        else annealer.start();
+        started = true;
+        await annealer.settle({ timeoutMs });
+        const ms = Date.now() - t0;
+        const bad = (await self.nodeRoles()).filter((nr) => nr.state !== 'active');
+        if (bad.length) {
+          const why = await Promise.all(
+            bad.map(async (nr) => {
+              const last = (await self.runs(nr.id)).at(-1);
+              return `${nr.role} on ${nr.node} is ${nr.state}: ${JSON.stringify(last?.error ?? null)} ${last?.stderrTail ?? ''}`;
+            }),
+          );
+          throw new Error(`not converged:\n${why.join('\n')}`);
+        }
+        return ms;
+      },
+      async rerun(ids) {
+        await store.nodeRoles.bump(ids, Date.now());
+        return self.converge();
+      },
+      async remove(role) {
+        const svc = await store.nodes.serviceNode(d.id);
+        if (!svc) throw new Error('no service node');
+        const node: NodeView = {
+          id: svc.id,
+          name: svc.name,
+          macs: svc.macs,
+          bmcAddress: svc.bmcAddress,
+          address: svc.address,
+          admin: svc.admin,
+          system: svc.system,
+          facts: svc.facts,
+        };
+        const remove = registry.role(role).spec.actions?.remove;
+        if (!remove) throw new Error(`role ${role} has no remove action`);
+        const result = await remove({
+          node,
+          role,
+          deployment: DEPLOYMENT,
+          generation: 0,
+          wall: {},
+          attribs: {},
+          exec: createLocalExecutor({ ...process.env, ANNEAL_SERVICE_DIR: serviceDir }),
+          render: (t, data) =>
+            registry.renderer.renderFile(
+              registry.templatePath(role, t),
+              data ?? roleTemplateData({ node, role, deployment: DEPLOYMENT, attribs: {} }),
+            ),
+          log: { info: () => undefined, warn: () => undefined },
+          signal: new AbortController().signal,
+          now: Date.now,
+          admin: adminUnavailable(),
+        });
+        if (!result.done) throw new Error(`remove of ${role} answered not yet: ${result.reason}`);
+        return result.output?.stdout ?? '';
+      },
+      async close() {
+        await anneal?.close();
+        await db?.drop();
+        await labDown({ name });
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+    return self;
+  } catch (err) {
+    await anneal?.close().catch(() => undefined);
+    await db?.drop().catch(() => undefined);
+    await labDown({ name }).catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The pid in a pid file on the admin host if that process is alive, else null. */
+export function livePid(pidFile: string): number | null {
+  const r = spawnSync('sh', ['-c', 'p=$(cat "$1" 2>/dev/null) && [ -d "/proc/$p" ] && echo "$p"', 'sh', pidFile], {
+    encoding: 'utf8',
+  });
+  const pid = Number(r.stdout.trim());
+  return r.status === 0 && pid > 0 ? pid : null;
+}
+
+/** Local addresses (addr:port) a process listens on (TCP) or is bound to (UDP), from `ss`. */
+export function listeningOn(pid: number): string[] {
+  const out = spawnSync('ss', ['-Hlntup'], { encoding: 'utf8' }).stdout;
+  return [
+    ...new Set(
+      out
+        .split('\n')
+        .filter((l) => l.includes(`pid=${pid},`))
+        .map((l) => l.trim().split(/\s+/)[4]!),
+    ),
+  ].sort();
+}
