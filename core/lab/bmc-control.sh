@@ -74,10 +74,11 @@ stop_all() {
 # node shares the host's kernel and PID namespace, so CAP_SYS_BOOT would let `reboot -f` on a node reboot
 # the host, CAP_SYS_TIME would let chronyd on a node set the host's clock, CAP_SYS_MODULE load modules.
 # Dropped from the bounding set, they are gone for sshd and every session and daemon started under it.
+NODE_CAP_DROP=-sys_boot,-sys_time,-sys_module
 in_node() {
   local init=$1
   shift
-  nsenter -t "$init" -m -u -n -- setpriv --bounding-set -sys_boot,-sys_time,-sys_module -- "$@"
+  nsenter -t "$init" -m -u -n -- setpriv --bounding-set "$NODE_CAP_DROP" -- "$@"
 }
 
 # The pid of the node's running sshd (from its pid file, inside the node's /run), or nothing.
@@ -180,7 +181,9 @@ pxe_boot() {
     return 1
   fi
   log "pxe boot: network install from $ANNEAL_URL"
-  timeout -s KILL 600 in_node "$init" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  # (timeout cannot run a shell function: in_node spelled out)
+  timeout -s KILL 600 nsenter -t "$init" -m -u -n -- setpriv --bounding-set "$NODE_CAP_DROP" -- \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     ANNEAL_PXE_INSTALL=1 "$NODE_BIN" - "$ANNEAL_URL" "${NODE_MACS%%,*}" \
     <"$LAB_DIR/bin/pxe-install.cjs" >>"$NODE_DIR/bmc/pxe.log" 2>&1
   rc=$?
