@@ -21,6 +21,7 @@ import { createKeyedLimits } from './annealer/limits';
 import { createIpmiDriver } from './power/ipmi';
 import { createRedfishDriver } from './power/redfish';
 import { tcpReachable } from './exec/probe';
+import { publicKeyLine } from './exec/ssh-public-key';
 import { openStore, type Store } from './store';
 
 export interface Anneal {
@@ -106,6 +107,7 @@ export async function boot(
       now,
       wake: () => late.annealer?.wake(),
       checkNode: (nodeId) => late.annealer!.checkNode(nodeId),
+      managedPublicKey: config.ssh ? publicKeyLine(config.ssh.keyFile) : null,
       power,
     };
     const services = createServices(deps);

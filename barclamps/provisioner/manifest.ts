@@ -2,13 +2,14 @@
  * The provisioner (DESIGN §2 item 3): serves per-MAC iPXE scripts and rendered install configs
  * (Debian preseed, Rocky kickstart, Ubuntu autoinstall via cloud-init NoCloud) over HTTP at
  * `/provision` — see core/provisioner and docs/provisioner.md. The `provisioner-service` role lists the
- * artifact templates so they compile at boot; the os-install role that drives installs through the BMC
- * comes later.
+ * artifact templates so they compile at boot; `os-install` drives an install through the node's BMC
+ * (os-install.ts).
  */
 import { z } from 'zod';
 import { installOses } from '../../core/domain/installs';
 import { attr } from '../../core/plugins/attr';
 import { defineBarclamp } from '../../core/plugins/manifest';
+import { osInstall } from './os-install';
 import { authorizedKey, network, packageName } from './schemas';
 
 export const provisionerTemplates = [
@@ -37,6 +38,12 @@ export default defineBarclamp({
       description: 'Packages to install besides the base system (openssh-server and curl are always added)',
       default: [],
     }),
+    'provisioner/install-timeout-s': attr.int({
+      description: 'How long os-install waits for install-complete and the first SSH answer before it fails',
+      min: 60,
+      max: 86_400,
+      default: 1800,
+    }),
     'provisioner/network': {
       description:
         'Network configuration of the boot NIC on the installed system: {"mode":"dhcp"}, or {"mode":"static", "prefix", "gateway", "nameservers"} around the node\'s address',
@@ -45,11 +52,24 @@ export default defineBarclamp({
     },
   },
   roles: {
+    'os-install': {
+      description:
+        'Installs the node through the network-boot path: install request, next boot pxe, power cycle, install-complete, boot from disk (several runs; see os-install.ts)',
+      requires: ['provisioner-service'],
+      flags: ['implicit'],
+      jig: 'ssh',
+      // Not the install's own attribs: changing the OS or the package list must not reinstall machines by
+      // itself; an operator redeploys a node (POST /api/v2/nodes/{ref}/redeploy) to install it again.
+      wants: ['provisioner/install-timeout-s'],
+      timeoutMs: 60_000,
+      actions: { apply: osInstall },
+    },
     'provisioner-service': {
       description: 'Serves network-boot artifacts over HTTP (built into the anneal server)',
       flags: ['service'],
       jig: 'noop',
-      wants: ['provisioner/os', 'provisioner/authorized-keys', 'provisioner/packages', 'provisioner/network'],
+      // Wants nothing: os-install on every node requires this role, and a change here would re-run (so
+      // re-install) them all. Installs read the provisioner attribs when they are requested.
       templates: provisionerTemplates,
     },
   },

@@ -14,6 +14,8 @@ export function changesService(deps: ServiceDeps) {
   const { store, registry } = deps;
 
   const rerunnable = new Set(['active', 'error', 'transition']);
+  /** The role a redeploy runs again (barclamps/provisioner). */
+  const OS_INSTALL = 'os-install';
 
   /** Node-roles whose role wants a changed attrib within the changed value's scope. */
   async function impacted(changes: CommittedValue[]): Promise<number[]> {
@@ -163,5 +165,38 @@ export function changesService(deps: ServiceDeps) {
     return store.nodeRoles.get(nodeRoleId);
   }
 
-  return { commitDeployment, proposeDeployment, commitNode, proposeNode, setAttrib, retry, rerun };
+  /**
+   * Installs the node again: its `os-install` node-role runs anew (a new install) and everything above it
+   * on the node runs again after it; other nodes are untouched, destructive roles (RAID, BIOS) are not
+   * re-applied. Throws ERR_NODE_NOT_FOUND, ERR_STATE_INVALID (no os-install bound on the node).
+   */
+  async function redeploy(ref: number | string, actor: Actor) {
+    const node = await store.nodes.get(ref);
+    const [install] = (await store.nodeRoles.list({ nodeId: node.id })).filter((nr) => nr.role === OS_INSTALL);
+    if (!install || install.state === 'proposed') {
+      throw new AppError(
+        'ERR_STATE_INVALID',
+        `node ${node.name} has no committed ${OS_INSTALL} node-role: bind ready-node (or ${OS_INSTALL}) on it and commit first`,
+      );
+    }
+    const now = deps.now();
+    await store.nodeRoles.bump([install.id], now);
+    const descendants = await store.queue.blockDescendants([install.id], now);
+    await store.events.append(
+      [
+        {
+          actor,
+          type: 'node.redeploy',
+          objectType: 'node',
+          objectId: node.id,
+          data: { nodeRole: install.id, descendants },
+        },
+      ],
+      now,
+    );
+    deps.wake();
+    return { node: node.name, nodeRole: install.id, rerun: [install.id, ...descendants] };
+  }
+
+  return { commitDeployment, proposeDeployment, commitNode, proposeNode, setAttrib, retry, rerun, redeploy };
 }

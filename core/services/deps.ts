@@ -12,6 +12,8 @@ export interface ServiceDeps {
   wake(): void;
   /** Runs the ready checks of a node's active node-roles (the annealer's checkNode). */
   checkNode(nodeId: number): Promise<NodeRoleChecks[]>;
+  /** anneal's managed SSH public key (authorized on every machine it installs); null without ANNEAL_SSH_KEY. */
+  managedPublicKey: string | null;
   /** Power drivers, per-BMC limits and the reachability probe. */
   power: PowerHammers;
 }

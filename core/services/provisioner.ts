@@ -109,11 +109,20 @@ export function provisionerService(deps: ServiceDeps) {
     const params: InstallParams = {
       hostname: node.name,
       mac,
-      authorizedKeys: a['provisioner/authorized-keys'] as string[],
+      // anneal's own key first, so it can reach the machine it installed.
+      authorizedKeys: [
+        ...new Set([
+          ...(deps.managedPublicKey ? [deps.managedPublicKey] : []),
+          ...(a['provisioner/authorized-keys'] as string[]),
+        ]),
+      ],
       packages: a['provisioner/packages'] as string[],
       network,
     };
     const now = deps.now();
+    // The machine gets new host keys with its new OS: forget the recorded one (the ssh jig records the
+    // new key on first contact instead of refusing it as changed).
+    if (node.sshHostKey) await store.nodes.update(node.id, { sshHostKey: null }, now);
     const { install, superseded } = await store.installs.request(
       { nodeId: node.id, os, params, requestedBy: actor },
       now,

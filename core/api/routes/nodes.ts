@@ -7,6 +7,7 @@
  *   PATCH /nodes/:ref              {description?, alive?, available?}
  *   POST  /nodes/:ref/commit       commits the node's proposed node-roles and attribs, wakes the annealer
  *   POST  /nodes/:ref/propose      back to proposed (nothing new runs until the next commit)
+ *   POST  /nodes/:ref/redeploy     installs it again: os-install and everything above it on the node re-run (202)
  *   GET   /nodes/:ref/node-roles   the node's node-roles (paged), in cohort order
  *   GET   /nodes/:ref/checks       runs the ready checks of its active node-roles now (read-only)
  *   …     /nodes/:ref/attribs      see attribs.ts
@@ -90,6 +91,10 @@ export function nodeRoutes(anneal: Anneal): Router {
 
   router.post('/nodes/:ref/commit', async (req, res) => {
     res.json(await services.changes.commitNode(parseRef(req.params.ref), actorOf(req)));
+  });
+
+  router.post('/nodes/:ref/redeploy', async (req, res) => {
+    res.status(202).json(await services.changes.redeploy(parseRef(req.params.ref), actorOf(req)));
   });
 
   router.post('/nodes/:ref/propose', async (req, res) => {

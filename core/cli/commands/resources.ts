@@ -49,6 +49,10 @@ export function registerResourceCommands(program: Command, client: () => ApiClie
       else printChecks(res);
       if (!res.ok) process.exitCode = 1;
     });
+  nodes
+    .command('redeploy <node>')
+    .description('install the node again (os-install and everything above it on the node run again)')
+    .action(async (node: string) => printJson(await client().post(`/nodes/${encodeURIComponent(node)}/redeploy`)));
   for (const verb of ['commit', 'propose'] as const) {
     nodes
       .command(`${verb} <node>`)
