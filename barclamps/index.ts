@@ -5,7 +5,9 @@
  */
 import type { PluginManifest } from '../core/plugins/manifest';
 import anneal from './anneal/manifest';
+import bmc from './bmc/manifest';
+import inventory from './inventory/manifest';
 import ntp from './ntp/manifest';
 import provisioner from './provisioner/manifest';
 
-export const barclamps: PluginManifest[] = [anneal, provisioner, ntp];
+export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, ntp];

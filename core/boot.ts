@@ -122,7 +122,7 @@ export async function boot(
       retry: config.retry,
       localEnv: { ...(opts.localEnv ?? process.env), ANNEAL_SERVICE_DIR: path.join(config.dataDir, 'services') },
       batchSize: opts.batchSize,
-      admin: adminHooksFor(deps, services),
+      admin: adminHooksFor(deps, services, { redfish: config.redfish }),
     });
     late.annealer = annealer;
     const powerMonitor = createPowerMonitor(deps, services.power, { intervalMs: config.powerPollMs, log });

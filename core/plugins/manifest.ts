@@ -53,7 +53,7 @@ export interface AdminHooks {
     act(action: 'on' | 'off' | 'cycle' | 'reset'): Promise<void>;
     nextBoot(device: 'pxe' | 'disk'): Promise<void>;
   };
-  /** Merges `facts` into the node's facts (top-level keys replace); inventory records what it found. */
+  /** Merges `facts` into the node's facts (top-level keys replace; nothing is written when every key is unchanged). */
   recordFacts(facts: Record<string, unknown>): Promise<void>;
   /**
    * Sets committed node-scope attribs (each validated against its schema: ERR_ATTRIB_INVALID) for other
@@ -61,6 +61,16 @@ export interface AdminHooks {
    * descendants; an unchanged value re-runs nothing.
    */
   recordAttribs(values: Record<string, unknown>): Promise<void>;
+  /**
+   * The node's BMC beyond power, for hardware drivers (raid, bios): its settings (never the password) and
+   * single Redfish requests made with its stored credentials through the same per-BMC limits as power.
+   * `redfish` throws ERR_POWER_NOT_CONFIGURED unless the node's BMC driver is `redfish`, and otherwise the
+   * power errors (ERR_POWER_UNREACHABLE and ERR_POWER_FAILED operational, ERR_POWER_AUTH user).
+   */
+  bmc: {
+    settings(): Promise<BmcSettingsView>;
+    redfish(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  };
   /** The node's network-boot install (the provisioner). */
   install: {
     /** Records a new install for the node's next network boot, replacing any pending one. */
@@ -68,6 +78,14 @@ export interface AdminHooks {
     /** The node's latest install, or null. */
     current(): Promise<InstallView | null>;
   };
+}
+
+/** A node's BMC settings as actions see them: no password, only whether one is stored. */
+export interface BmcSettingsView {
+  driver: string;
+  address: string | null;
+  username: string | null;
+  hasPassword: boolean;
 }
 
 /** An install as actions see it. */

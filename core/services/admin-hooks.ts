@@ -2,9 +2,16 @@
  * The admin hooks actions get (RoleContext.admin): this node's BMC through the power service, its facts,
  * and its network-boot install through the provisioner, all as the `annealer` actor. Errors are the
  * services' own AppErrors (power trouble is operational, so a failing action is retried).
+ *
+ * `bmc.redfish` (hardware drivers: RAID volumes, BIOS settings) sends one request to the node's Redfish
+ * service with the stored credentials, through the per-BMC limits the power service uses (same key), so
+ * hardware calls and power calls to one BMC never overlap. The password is read here and handed only to
+ * core/power/redfish-http.ts, as the power service does.
  */
+import { bmcEndpoint } from '../domain/bmc';
 import { AppError, inputError } from '../errors';
 import type { AdminHooks, InstallView, NodeView } from '../plugins/manifest';
+import { redfishRequest, type RedfishHttpOptions } from '../power/redfish-http';
 import type { Services } from '.';
 import type { ServiceDeps } from './deps';
 
@@ -14,7 +21,21 @@ function installView(i: { id: number; os: string; state: string; createdAt: numb
   return { id: i.id, os: i.os, state: i.state, requestedAt: i.createdAt, completedAt: i.completedAt };
 }
 
-export function adminHooksFor(deps: ServiceDeps, services: Services): (node: NodeView) => AdminHooks {
+/** How hardware drivers reach Redfish BMCs: the power driver's settings (config.redfish). */
+export interface AdminHookOptions {
+  redfish?: Partial<RedfishHttpOptions>;
+}
+
+export function adminHooksFor(
+  deps: ServiceDeps,
+  services: Services,
+  opts: AdminHookOptions = {},
+): (node: NodeView) => AdminHooks {
+  const http: RedfishHttpOptions = {
+    protocol: opts.redfish?.protocol ?? 'https',
+    acceptSelfSignedCertificates: opts.redfish?.acceptSelfSignedCertificates ?? false,
+    timeoutMs: opts.redfish?.timeoutMs ?? 20_000,
+  };
   return (node) => ({
     power: {
       async status() {
@@ -30,8 +51,43 @@ export function adminHooksFor(deps: ServiceDeps, services: Services): (node: Nod
         await services.power.nextBoot(node.id, device, ACTOR);
       },
     },
+    bmc: {
+      async settings() {
+        const n = await deps.store.nodes.get(node.id);
+        const password = await deps.store.nodeSecrets.get(n.id, 'bmc-password');
+        return { driver: n.bmcDriver, address: n.bmcAddress, username: n.bmcUsername, hasPassword: Boolean(password) };
+      },
+      async redfish(method, path, body) {
+        const n = await deps.store.nodes.get(node.id);
+        const password = await deps.store.nodeSecrets.get(n.id, 'bmc-password');
+        const missing = [
+          ...(n.bmcAddress ? [] : ['address']),
+          ...(n.bmcUsername ? [] : ['username']),
+          ...(password ? [] : ['password']),
+        ];
+        if (n.bmcDriver !== 'redfish' || missing.length) {
+          const why = missing.length
+            ? `has no BMC ${missing.join(', ')}`
+            : `has a ${n.bmcDriver} BMC, not a Redfish one`;
+          throw new AppError(
+            'ERR_POWER_NOT_CONFIGURED',
+            `node ${n.name} ${why}: set its Redfish BMC with PUT /api/v2/nodes/${n.name}/bmc {"driver": "redfish", "address", "username", "password"}`,
+            { details: { node: n.name, driver: n.bmcDriver, missing } },
+          );
+        }
+        const { host, port } = bmcEndpoint(n.bmcAddress!, 'redfish');
+        const target = { node: n.name, host, port, username: n.bmcUsername!, password: password! };
+        const res = await deps.power.limits.schedule(`redfish:${n.bmcAddress}`, () =>
+          redfishRequest(target, http, method, path, body),
+        );
+        return { status: res.status, body: res.body };
+      },
+    },
     async recordFacts(facts) {
       const current = await deps.store.nodes.get(node.id);
+      // Same facts again (a second inventory of the same hardware): no write, the node is unchanged.
+      const same = Object.entries(facts).every(([k, v]) => JSON.stringify(current.facts[k]) === JSON.stringify(v));
+      if (same) return;
       await deps.store.nodes.update(node.id, { facts: { ...current.facts, ...facts } }, deps.now());
     },
     async recordAttribs(values) {
