@@ -20,6 +20,7 @@ import { createPowerMonitor, type PowerMonitor } from './services/power-monitor'
 import { createKeyedLimits } from './annealer/limits';
 import { createIpmiDriver } from './power/ipmi';
 import { createRedfishDriver } from './power/redfish';
+import { createSshPowerDriver } from './power/ssh';
 import { tcpReachable } from './exec/probe';
 import { publicKeyLine } from './exec/ssh-public-key';
 import { openStore, type Store } from './store';
@@ -94,7 +95,12 @@ export async function boot(
     const ssh = sshPoolFor(config, store, now, log);
     const bmcLimits = createKeyedLimits({ maxConcurrent: 1, minTimeMs: config.bmcMinIntervalMs });
     const power = {
-      drivers: { ipmi: createIpmiDriver(), redfish: createRedfishDriver(config.redfish) },
+      drivers: {
+        ipmi: createIpmiDriver(),
+        redfish: createRedfishDriver(config.redfish),
+        // ssh (reboot only) logs in with the ssh jig's pool: only when ANNEAL_SSH_KEY is set.
+        ...(ssh ? { ssh: createSshPowerDriver({ pool: ssh }) } : {}),
+      },
       limits: bmcLimits,
       reachable: (host: string, port: number) => tcpReachable(host, port, PROBE_TIMEOUT_MS),
     };

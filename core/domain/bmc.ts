@@ -5,7 +5,8 @@
  */
 import type { BmcDriverName } from './vocabulary';
 
-export const defaultBmcPorts: Record<BmcDriverName, number> = { ipmi: 623, redfish: 443 };
+/** `ssh` reaches the node itself (its management address), not a BMC: port 22. */
+export const defaultBmcPorts: Record<BmcDriverName, number> = { ipmi: 623, redfish: 443, ssh: 22 };
 
 export function bmcEndpoint(address: string, driver: BmcDriverName): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);

@@ -31,7 +31,7 @@ export const runStatuses = ['running', 'succeeded', 'failed', 'requeued', 'lost'
 export type RunStatus = (typeof runStatuses)[number];
 
 /** Power drivers (hammers) a node's BMC can be driven with. */
-export const bmcDriverNames = ['ipmi', 'redfish'] as const;
+export const bmcDriverNames = ['ipmi', 'redfish', 'ssh'] as const;
 export type BmcDriverName = (typeof bmcDriverNames)[number];
 
 /** Power actions an operator can ask for; `status` only reads. */

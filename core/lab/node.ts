@@ -52,6 +52,19 @@ export interface LabContext {
 
 export type EnsureOutcome = 'created' | 'repaired' | 'kept';
 
+/**
+ * Where a node's OS power commands live (paths inside the node). Each is a copy of node-power-shim.sh in
+ * the node's own upper layer: it shadows the host's binary inside the node only, and asks the lab's
+ * chassis (the watcher in redfish-bmc.ts) to reset or power the node off, as an OS asks ACPI.
+ */
+export const NODE_POWER_SHIMS = [
+  '/usr/sbin/reboot',
+  '/usr/sbin/poweroff',
+  '/usr/sbin/halt',
+  '/usr/sbin/shutdown',
+  '/usr/bin/systemctl',
+] as const;
+
 export function disksOf(rec: LabRecord, np: NodePaths, index: number): LabDisk[] {
   return DISKS.map((d) => ({
     name: d.name,
@@ -213,6 +226,13 @@ async function seedUpper(ctx: LabContext, node: NodeRecord, np: NodePaths, disks
   chmodSync(up('root/.ssh'), 0o700);
   writeFileAtomic(up('root/.ssh/authorized_keys'), `${ctx.sshPublicKey.trim()}\n`, 0o600);
   mkdirLike(np.upper, 'var/log');
+
+  // Kept current (not only when missing): the node's reboot, poweroff, halt, shutdown and systemctl.
+  const shim = readFileSync(path.join(__dirname, 'node-power-shim.sh'), 'utf8');
+  for (const file of NODE_POWER_SHIMS) {
+    mkdirLike(np.upper, path.dirname(file).slice(1));
+    writeIfChanged(up(file.slice(1)), shim, 0o755);
+  }
 }
 
 /** Creates the node's sparse disk files that are missing. */

@@ -20,10 +20,31 @@
  * - A node with the `bmc-down` fault does not answer: its connections are closed at once, like a dead BMC.
  * - Power and boot requests of one node run one at a time, in arrival order; bmc-control.sh also locks.
  *   A chassis command that fails answers 500 (the driver reports ERR_POWER_FAILED).
+ *
+ * It is also the lab's ACPI: the host-side half of a node's OS power commands. `reboot`, `poweroff`,
+ * `halt`, `shutdown` and `systemctl reboot|poweroff` on a node are shims (node-power-shim.sh, seeded by
+ * core/lab/node.ts) that write `reset` or `off` to the node's /run/anneal-lab/chassis-request. Every
+ * WATCH_MS the emulator looks for that file through /proc/<init pid>/root (the node's own /run), takes
+ * it (a regular file of a few bytes, opened without following links, then deleted), and runs
+ * `bmc-control.sh <nodeDir> set reset 1` or `set power 0` in the node's queue: every process of the node
+ * stops, and on reset the node boots again. A request of a node that is off is dropped. This works with
+ * the `bmc-down` fault too: an OS reboot does not need the BMC.
  */
 import { execFile } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsc,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 
@@ -35,6 +56,8 @@ const RESET_TYPES = ['On', 'ForceOff', 'GracefulShutdown', 'ForceRestart', 'Powe
 const BOOT_TARGETS = ['None', 'Pxe', 'Hdd'] as const;
 const BOOT_ENABLED = ['Once', 'Disabled'] as const;
 const MAX_BODY = 64 * 1024;
+/** How often the nodes' OS power requests are looked for. */
+const WATCH_MS = 200;
 
 interface EmuNode {
   index: number;
@@ -45,6 +68,8 @@ interface EmuNode {
   server: Server;
   /** Tail of this node's queue of chassis commands. */
   queue: Promise<unknown>;
+  /** An OS power request of the node is being carried out. */
+  acpiBusy: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -456,6 +481,86 @@ function handle(node: EmuNode, req: IncomingMessage, res: ServerResponse): void 
   );
 }
 
+/** The pid of the node's init when it runs (checked by its argv, as bmc-control.sh does), else null. */
+function initPidOf(node: EmuNode): number | null {
+  try {
+    const pid = Number(readFileSync(path.join(node.dir, 'init.pid'), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+    return argv0 === `anneal-lab-init ${node.dir}` ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes the node's OS power request: `reset`, `off`, null (none), or `bad` (anything else, dropped). The
+ * node's root owns that file, so it is read as untrusted input: the directory must be a directory, the
+ * file is opened without following a link and without blocking (a FIFO), and must be a small regular file.
+ */
+function takeRequest(init: number): 'reset' | 'off' | 'bad' | null {
+  const dir = `/proc/${init}/root/run/anneal-lab`;
+  const file = `${dir}/chassis-request`;
+  let fd: number;
+  try {
+    if (!lstatSync(dir).isDirectory()) return null;
+    fd = openSync(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  let text = '';
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile() && st.size <= 64) {
+      const buf = Buffer.alloc(64);
+      text = buf
+        .subarray(0, readSync(fd, buf, 0, 64, 0))
+        .toString('utf8')
+        .trim();
+    }
+  } catch {
+    /* unreadable: dropped */
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    unlinkSync(file);
+  } catch {
+    /* gone already */
+  }
+  return text === 'reset' || text === 'off' ? text : 'bad';
+}
+
+/** One look at every node for an OS power request; carries it out like ACPI would. */
+function watchAcpi(): void {
+  for (const node of nodes.values()) {
+    if (node.acpiBusy) continue;
+    const init = initPidOf(node);
+    if (init === null) continue;
+    const request = takeRequest(init);
+    if (request === null) continue;
+    if (request === 'bad') {
+      log(`${node.name}: OS power request ignored: not "reset" or "off"`);
+      continue;
+    }
+    let power = '';
+    try {
+      power = readFileSync(path.join(node.dir, 'power'), 'utf8').trim();
+    } catch {
+      /* no power file: off */
+    }
+    if (power !== '1') {
+      log(`${node.name}: OS power request ${request} ignored: the node is off`);
+      continue;
+    }
+    node.acpiBusy = true;
+    log(`${node.name}: OS requested ${request === 'reset' ? 'a reboot' : 'power off'}`);
+    serial(node, () => chassis(node, request === 'reset' ? ['set', 'reset', '1'] : ['set', 'power', '0']))
+      .catch(() => undefined) // chassis() logged it
+      .finally(() => (node.acpiBusy = false));
+  }
+}
+
 interface LabJson {
   nodes: { index: number; name: string; redfishPort?: number }[];
 }
@@ -487,6 +592,7 @@ async function load(): Promise<boolean> {
       password,
       server: createServer(),
       queue: Promise.resolve(),
+      acpiBusy: false,
     };
     node.server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(node, req, res));
     node.server.keepAliveTimeout = 5000;
@@ -537,6 +643,7 @@ function main(): void {
   load().then(
     (ok) => {
       if (!ok) process.exit(1);
+      setInterval(watchAcpi, WATCH_MS);
       log(`ready: ${nodes.size} node(s)`);
     },
     (e: Error) => {

@@ -6,6 +6,10 @@
  * `alive` means "powered on and reachable": the BMC does not say off, and the node's SSH port accepts a
  * TCP connection. A node with neither a management address nor a BMC keeps the `alive` it was given.
  *
+ * Driver `ssh` (core/power/ssh.ts) has no BMC: it reaches the node itself at its management address
+ * (port 22) with anneal's SSH key, so it needs neither a BMC address nor a user or password, and its
+ * calls are limited per node. Its `off` means "not reachable over SSH".
+ *
  * Errors: ERR_POWER_NOT_CONFIGURED (no address, user or password), and the driver's ERR_POWER_UNREACHABLE,
  * ERR_POWER_AUTH, ERR_POWER_FAILED. The BMC password is read from the node's secrets only here and handed
  * to the driver; it never appears in a record, an event or a log line.
@@ -22,7 +26,7 @@ import type { Actor, ServiceDeps } from './deps';
 /** The hammers the power service drives, injected by boot (real drivers) or a test. */
 export interface PowerHammers {
   drivers: Partial<Record<BmcDriverName, PowerDriver>>;
-  /** Keyed by BMC address: one call at a time per BMC, with a minimum spacing. */
+  /** Keyed by BMC address (per node for `ssh`): one call at a time per BMC, with a minimum spacing. */
   limits: KeyedLimits;
   /** TCP reachability of a node's SSH port; never throws. */
   reachable(host: string, port: number): Promise<boolean>;
@@ -54,6 +58,7 @@ export function powerService(deps: ServiceDeps & { power: PowerHammers }) {
 
   /** The node's BMC driver and target, or ERR_POWER_NOT_CONFIGURED saying what is missing. */
   async function bmcOf(node: NodeRecord): Promise<{ driver: PowerDriver; target: BmcTarget }> {
+    if (node.bmcDriver === 'ssh') return sshOf(node);
     const password = await store.nodeSecrets.get(node.id, 'bmc-password');
     const missing = [
       ...(node.bmcAddress ? [] : ['address']),
@@ -79,8 +84,34 @@ export function powerService(deps: ServiceDeps & { power: PowerHammers }) {
     return { driver, target: { node: node.name, host, port, username: node.bmcUsername!, password: password! } };
   }
 
+  /** The `ssh` driver's target: the node itself, at its management address, port 22. */
+  function sshOf(node: NodeRecord): { driver: PowerDriver; target: BmcTarget } {
+    if (!node.address) {
+      throw new AppError(
+        'ERR_POWER_NOT_CONFIGURED',
+        `node ${node.name} has no management address, which the ssh power driver logs in to: set the node's address, or give it a BMC with PUT /api/v2/nodes/${node.name}/bmc`,
+        { details: { node: node.name, driver: 'ssh', missing: ['address'] } },
+      );
+    }
+    const driver = power.drivers.ssh;
+    if (!driver) {
+      throw new AppError(
+        'ERR_POWER_NOT_CONFIGURED',
+        `node ${node.name} uses the ssh power driver, which needs anneal's SSH key: start anneal with ANNEAL_SSH_KEY`,
+        { details: { node: node.name, driver: 'ssh' } },
+      );
+    }
+    // Where the ssh jig connects to (core/annealer/jigs.ts), so both use the same pinned host key.
+    return { driver, target: { node: node.name, host: node.address, port: SSH_PORT, username: '', password: '' } };
+  }
+
+  /** Whether the monitor has a power reading to take: a BMC address, or the ssh driver and an address. */
+  const hasPowerSource = (node: NodeRecord) => Boolean(node.bmcDriver === 'ssh' ? node.address : node.bmcAddress);
+
   function onBmc<T>(node: NodeRecord, job: () => Promise<T>): Promise<T> {
-    return power.limits.schedule(`${node.bmcDriver}:${node.bmcAddress}`, job);
+    // ssh has no BMC: one call at a time per node (its reboot waits until the node went down).
+    const key = node.bmcDriver === 'ssh' ? `ssh:node:${node.id}` : `${node.bmcDriver}:${node.bmcAddress}`;
+    return power.limits.schedule(key, job);
   }
 
   /** Writes the fields that differ (and when power was checked); true when something other than the time changed. */
@@ -155,7 +186,7 @@ export function powerService(deps: ServiceDeps & { power: PowerHammers }) {
     let powerState = node.powerState;
     let checked = false;
     let error: AppError | undefined;
-    if (node.bmcAddress) {
+    if (hasPowerSource(node)) {
       try {
         const { driver, target } = await bmcOf(node);
         powerState = await onBmc(node, () => driver.status(target));
