@@ -6,8 +6,9 @@
 import type { PluginManifest } from '../core/plugins/manifest';
 import anneal from './anneal/manifest';
 import bmc from './bmc/manifest';
+import dns from './dns/manifest';
 import inventory from './inventory/manifest';
 import ntp from './ntp/manifest';
 import provisioner from './provisioner/manifest';
 
-export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, ntp];
+export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, ntp, dns];

@@ -62,6 +62,7 @@ export function adminUnavailable(): AdminHooks {
     power: { status: fail, act: fail, nextBoot: fail },
     recordFacts: fail,
     recordAttribs: fail,
+    deploymentNodes: fail,
     bmc: { settings: fail, redfish: fail },
     install: { request: fail, current: fail },
   };

@@ -71,6 +71,12 @@ export interface AdminHooks {
     settings(): Promise<BmcSettingsView>;
     redfish(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   };
+  /**
+   * Every node of this node's deployment except system nodes (the service node): name and management
+   * address (null when unknown), ordered by node id, read afresh on each call. For service roles that
+   * serve all nodes, e.g. dns-service's A/PTR records.
+   */
+  deploymentNodes(): Promise<DeploymentNodeView[]>;
   /** The node's network-boot install (the provisioner). */
   install: {
     /** Records a new install for the node's next network boot, replacing any pending one. */
@@ -86,6 +92,12 @@ export interface BmcSettingsView {
   address: string | null;
   username: string | null;
   hasPassword: boolean;
+}
+
+/** A node of the deployment as {@link AdminHooks.deploymentNodes} lists it. */
+export interface DeploymentNodeView {
+  name: string;
+  address: string | null;
 }
 
 /** An install as actions see it. */

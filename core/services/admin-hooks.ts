@@ -102,6 +102,11 @@ export function adminHooksFor(
       }
       if (changed.length) await services.changes.rerun(changed, ACTOR);
     },
+    async deploymentNodes() {
+      const { deploymentId } = await deps.store.nodes.get(node.id);
+      const nodes = await deps.store.nodes.list({ deploymentId, system: false }, { offset: 0, limit: 1_000_000 });
+      return nodes.map((n) => ({ name: n.name, address: n.address }));
+    },
     install: {
       async request(opts = {}): Promise<InstallView> {
         return installView(await services.provisioner.requestInstall(node.id, opts, ACTOR));
