@@ -7,11 +7,12 @@
  * Prerequisites: the lab's (root, iproute2, sshd, ipmi_sim…) and the programs the barclamps run; with
  * CI=true a missing one fails the test, otherwise the suite is skipped with the reason.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { adminUnavailable } from '../../core/annealer/role-context';
 import { boot, type Anneal } from '../../core/boot';
 import { loadConfig } from '../../core/config';
@@ -44,6 +45,8 @@ export interface ReadyLab {
   ssh(ip: string, command: string): SshResult;
   /** ssh that must exit 0; returns stdout. */
   sh(ip: string, command: string): string;
+  /** `sh` without blocking the event loop: for commands that talk to a server in this process. */
+  shAsync(ip: string, command: string): Promise<string>;
   /** Runs the annealer until nothing is left to do; throws naming every node-role that is not active. */
   converge(timeoutMs?: number): Promise<number>;
   nodeRoles(): Promise<NodeRoleRecord[]>;
@@ -55,15 +58,17 @@ export interface ReadyLab {
   close(): Promise<void>;
 }
 
+function sshArgs(key: string, ip: string, command: string): string[] {
+  return [
+    ...['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'],
+    ...['-o', 'ConnectTimeout=3', '-o', 'BatchMode=yes', `root@${ip}`, command],
+  ];
+}
+
+const execFileAsync = promisify(execFile);
+
 function sshTo(key: string, ip: string, command: string): SshResult {
-  const res = spawnSync(
-    'ssh',
-    [
-      ...['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'],
-      ...['-o', 'ConnectTimeout=3', '-o', 'BatchMode=yes', `root@${ip}`, command],
-    ],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
+  const res = spawnSync('ssh', sshArgs(key, ip, command), { encoding: 'utf8', timeout: 60_000 });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -142,6 +147,10 @@ export async function readyLab(opts: {
         const r = sshTo(key, ip, command);
         if (r.status !== 0) throw new Error(`ssh ${ip} ${command}: exit ${r.status}: ${r.stderr}`);
         return r.stdout;
+      },
+      async shAsync(ip, command) {
+        const { stdout } = await execFileAsync('ssh', sshArgs(key, ip, command), { encoding: 'utf8', timeout: 60_000 });
+        return stdout;
       },
       nodeRoles: () => store.nodeRoles.list({ deploymentId: d.id }),
       runs: (id) => store.runs.list({ nodeRoleId: id }),
