@@ -5,13 +5,11 @@
  */
 import type { PluginManifest } from '../core/plugins/manifest';
 import anneal from './anneal/manifest';
-import bios from './bios/manifest';
 import bmc from './bmc/manifest';
 import dns from './dns/manifest';
 import inventory from './inventory/manifest';
 import ntp from './ntp/manifest';
 import provisioner from './provisioner/manifest';
 import proxy from './proxy/manifest';
-import raid from './raid/manifest';
 
-export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, raid, bios, ntp, dns, proxy];
+export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, ntp, dns, proxy];
