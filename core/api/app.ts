@@ -11,6 +11,7 @@ import { deploymentRoutes } from './routes/deployments';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { installRoutes } from './routes/installs';
+import { networkRoutes } from './routes/networks';
 import { nodeRoleRoutes } from './routes/node-roles';
 import { nodeRoutes } from './routes/nodes';
 import { powerRoutes } from './routes/power';
@@ -31,6 +32,7 @@ export function createApp(anneal: Anneal): express.Express {
   api.use(nodeRoutes(anneal));
   api.use(powerRoutes(anneal));
   api.use(installRoutes(anneal));
+  api.use(networkRoutes(anneal));
   api.use(deploymentRoutes(anneal));
   api.use(roleRoutes(anneal));
   api.use(nodeRoleRoutes(anneal));

@@ -35,6 +35,24 @@ export const errorCodes = {
     kind: 'user',
     description: 'The install has no artifact of that name (each OS has its own set).',
   },
+  ERR_NETWORK_NOT_FOUND: { status: 404, kind: 'user', description: 'No network has that id or name.' },
+  ERR_RANGE_NOT_FOUND: { status: 404, kind: 'user', description: 'The network has no range of that name.' },
+  ERR_ALLOCATION_NOT_FOUND: {
+    status: 404,
+    kind: 'user',
+    description: 'The network has no allocation of that address.',
+  },
+  ERR_ADDRESS_TAKEN: {
+    status: 409,
+    kind: 'user',
+    description: 'The address is already allocated on that network, or the node already has another one there.',
+  },
+  ERR_RANGE_EXHAUSTED: { status: 409, kind: 'user', description: 'Every address of the range is allocated.' },
+  ERR_ADDRESS_OUTSIDE: {
+    status: 422,
+    kind: 'user',
+    description: "The address is not a host address of the network, is its gateway, or is outside the named range.",
+  },
   ERR_CONFLICT: { status: 409, kind: 'user', description: 'The object was changed concurrently or already exists.' },
   ERR_NAME_TAKEN: { status: 409, kind: 'user', description: 'Another object already has that name.' },
   ERR_STATE_INVALID: {

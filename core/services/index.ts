@@ -4,6 +4,7 @@ import { changesService } from './changes';
 import { checksService } from './checks';
 import type { ServiceDeps } from './deps';
 import { inventoryService } from './inventory';
+import { networksService } from './networks';
 import { powerService } from './power';
 import { provisionerService } from './provisioner';
 import { watchdogService } from './watchdog';
@@ -18,6 +19,7 @@ export function createServices(deps: ServiceDeps) {
     changes,
     checks: checksService(deps),
     inventory: inventoryService(deps, { binding, changes }),
+    networks: networksService(deps),
     power: powerService(deps),
     provisioner: provisionerService(deps),
     watchdog: watchdogService(deps),

@@ -8,6 +8,7 @@ import { openDatabase, type Database } from './db';
 import { deploymentsRepo } from './deployments';
 import { databaseTarget, type DatabaseTarget } from './engine';
 import { installsRepo } from './installs';
+import { networksRepo } from './networks';
 import { nodeRolesRepo } from './node-roles';
 import { nodeSecretsRepo } from './node-secrets';
 import { nodesRepo } from './nodes';
@@ -35,6 +36,7 @@ export function createStore(db: Database) {
     seed: seedRepo(p),
     watchdog: watchdogRepo(p),
     installs: installsRepo(p),
+    networks: networksRepo(p),
     close: () => db.close(),
   };
 }

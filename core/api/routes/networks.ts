@@ -1,0 +1,153 @@
+/**
+ * IPAM (docs/api.md, "Networks"): `/networks[/:ref]` where `:ref` is an id or a name.
+ *
+ *   GET    /networks?deployment=                  list (paged)
+ *   POST   /networks                              {name, cidr, deployment?, description?, vlan?, gateway?,
+ *                                                 category?, interface?} → 201; ERR_NAME_TAKEN
+ *   GET    /networks/:ref                         the network with its ranges
+ *   DELETE /networks/:ref                         204; ERR_STATE_INVALID while it has allocations
+ *   GET    /networks/:ref/ranges                  its ranges
+ *   POST   /networks/:ref/ranges                  {name, first, last} → 201; issues name first/last
+ *   DELETE /networks/:ref/ranges/:name            204; ERR_RANGE_NOT_FOUND, ERR_STATE_INVALID
+ *   GET    /networks/:ref/allocations             its allocations, by address
+ *   POST   /networks/:ref/allocations             {node, range?, address?} → 201 (200: the node's existing
+ *                                                 one); ERR_ADDRESS_TAKEN, ERR_ADDRESS_OUTSIDE, ERR_RANGE_EXHAUSTED
+ *   DELETE /networks/:ref/allocations/:address    release, 204; ERR_ALLOCATION_NOT_FOUND
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Anneal } from '../../boot';
+import { formatIpv4, isHostAddress, NETWORK_CATEGORY, parseCidr, parseIpv4 } from '../../domain/ipam';
+import { inputError } from '../../errors';
+import { actorOf } from '../actor';
+import { listBody } from '../list';
+import { description, hostName, parseBody, parsePage, parseQuery, parseRef, refSchema } from '../parse';
+
+const ipv4 = z
+  .string({ error: 'expected an IPv4 address like 192.168.50.10' })
+  .refine((s) => parseIpv4(s) !== null, 'expected an IPv4 address like 192.168.50.10');
+
+const cidr = z
+  .string({ error: 'expected an IPv4 network like 192.168.50.0/24' })
+  .refine((s) => parseCidr(s) !== null, 'expected an IPv4 network like 192.168.50.0/24 (host bits zero)');
+
+/** A Linux interface name (what `ip link` accepts): 1–15 characters, no slash, space or colon. */
+const interfaceName = z
+  .string({ error: 'expected an interface name like eth1' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/, 'expected an interface name like eth1 (at most 15 characters)');
+
+const createBody = z
+  .strictObject({
+    name: hostName(63),
+    description: description.optional(),
+    deployment: refSchema('deployment').optional(),
+    cidr,
+    vlan: z
+      .number({ error: 'expected a VLAN id between 1 and 4094, or null' })
+      .int('expected a VLAN id between 1 and 4094, or null')
+      .min(1, 'expected a VLAN id between 1 and 4094, or null')
+      .max(4094, 'expected a VLAN id between 1 and 4094, or null')
+      .nullable()
+      .optional(),
+    gateway: ipv4.nullable().optional(),
+    category: z
+      .string({ error: 'expected a category like admin, storage or general' })
+      .regex(NETWORK_CATEGORY, 'expected a category like admin, storage or general (lowercase word)')
+      .optional(),
+    interface: interfaceName.nullable().optional(),
+  })
+  .superRefine((b, ctx) => {
+    const c = parseCidr(b.cidr);
+    const gw = typeof b.gateway === 'string' ? parseIpv4(b.gateway) : null;
+    if (c && gw !== null && !isHostAddress(c, gw)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateway'],
+        message: `expected a host address of ${b.cidr} (${formatIpv4(c.firstHost)}..${formatIpv4(c.lastHost)})`,
+      });
+    }
+  });
+
+const rangeBody = z.strictObject({
+  name: hostName(63),
+  first: ipv4,
+  last: ipv4,
+});
+
+const allocateBody = z.strictObject({
+  node: refSchema('node'),
+  range: hostName(63).optional(),
+  address: ipv4.optional(),
+});
+
+const listQuery = z.object({ deployment: z.string().optional() });
+
+function addressParam(value: unknown): string {
+  if (typeof value !== 'string' || parseIpv4(value) === null) {
+    throw inputError([{ field: 'address', message: 'expected an IPv4 address like 192.168.50.10' }]);
+  }
+  return value;
+}
+
+export function networkRoutes(anneal: Anneal): Router {
+  const { services } = anneal;
+  const ipam = services.networks;
+  const router = Router();
+
+  router.get('/networks', async (req, res) => {
+    const page = parsePage(req.query);
+    const q = parseQuery(listQuery, req.query);
+    const deployment = q.deployment === undefined ? undefined : parseRef(q.deployment, 'deployment');
+    res.json(listBody(await ipam.listNetworks({ deployment }, page), page));
+  });
+
+  router.post('/networks', async (req, res) => {
+    const body = parseBody(createBody, req.body);
+    res.status(201).json(await ipam.createNetwork(body, actorOf(req)));
+  });
+
+  router.get('/networks/:ref', async (req, res) => {
+    res.json(await ipam.getNetwork(parseRef(req.params.ref)));
+  });
+
+  router.delete('/networks/:ref', async (req, res) => {
+    await ipam.deleteNetwork(parseRef(req.params.ref), actorOf(req));
+    res.status(204).end();
+  });
+
+  router.get('/networks/:ref/ranges', async (req, res) => {
+    res.json({ items: await ipam.listRanges(parseRef(req.params.ref)) });
+  });
+
+  router.post('/networks/:ref/ranges', async (req, res) => {
+    const ref = parseRef(req.params.ref);
+    const body = parseBody(rangeBody, req.body);
+    res.status(201).json(await ipam.createRange(ref, body, actorOf(req)));
+  });
+
+  router.delete('/networks/:ref/ranges/:name', async (req, res) => {
+    const ref = parseRef(req.params.ref);
+    const name = parseRef(req.params.name, 'name');
+    await ipam.deleteRange(ref, String(name), actorOf(req));
+    res.status(204).end();
+  });
+
+  router.get('/networks/:ref/allocations', async (req, res) => {
+    res.json({ items: await ipam.listAllocations(parseRef(req.params.ref)) });
+  });
+
+  router.post('/networks/:ref/allocations', async (req, res) => {
+    const ref = parseRef(req.params.ref);
+    const body = parseBody(allocateBody, req.body);
+    const { allocation, created } = await ipam.allocate(ref, body, actorOf(req));
+    res.status(created ? 201 : 200).json(allocation);
+  });
+
+  router.delete('/networks/:ref/allocations/:address', async (req, res) => {
+    const ref = parseRef(req.params.ref);
+    await ipam.release(ref, addressParam(req.params.address), actorOf(req));
+    res.status(204).end();
+  });
+
+  return router;
+}
