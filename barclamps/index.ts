@@ -11,5 +11,6 @@ import inventory from './inventory/manifest';
 import ntp from './ntp/manifest';
 import provisioner from './provisioner/manifest';
 import proxy from './proxy/manifest';
+import raid from './raid/manifest';
 
-export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, ntp, dns, proxy];
+export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, raid, ntp, dns, proxy];

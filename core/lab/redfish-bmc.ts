@@ -2,7 +2,8 @@
  * The lab's Redfish BMC emulator: a stand-in for the Redfish service of a real BMC, one process per lab,
  * one HTTP listener per node on 127.0.0.1:<redfishPort>. It implements only what the `redfish` power
  * driver uses (ServiceRoot, the Systems collection, one ComputerSystem with PowerState and Boot, the
- * ComputerSystem.Reset action and its ActionInfo, PATCH of Boot) with DMTF-shaped resources and errors;
+ * ComputerSystem.Reset action and its ActionInfo, PATCH of Boot) and what the hardware drivers use (Storage
+ * with Drives and Volumes, Storage.ResetToDefaults, Bios and Bios/Settings) with DMTF-shaped resources and errors;
  * it is not a certified Redfish service (no sessions, no TLS, no EventService, no other resources).
  *
  * It changes the node's chassis exactly like ipmi_sim does, through
@@ -183,6 +184,8 @@ async function computerSystem(node: EmuNode): Promise<Json> {
       'BootSourceOverrideTarget@Redfish.AllowableValues': [...BOOT_TARGETS],
       'BootSourceOverrideEnabled@Redfish.AllowableValues': [...BOOT_ENABLED],
     },
+    Storage: { '@odata.id': storageCollUri },
+    Bios: { '@odata.id': biosUri },
     Actions: {
       '#ComputerSystem.Reset': {
         target: resetUri,
@@ -429,6 +432,8 @@ async function route(node: EmuNode, req: IncomingMessage): Promise<{ status: num
       { 'WWW-Authenticate': 'Basic realm="Redfish"' },
     );
   }
+  const hardware = await hardwareRoute(node, method, uri, req);
+  if (hardware) return hardware;
   const allowed = ROUTES[uri];
   if (!allowed) {
     if (method === 'POST' && uri.startsWith(`${systemUri}/Actions/`)) {
@@ -457,6 +462,450 @@ async function route(node: EmuNode, req: IncomingMessage): Promise<{ status: num
   if (uri === systemUri) return { status: 200, body: await computerSystem(node) };
   await reset(node, await readBody(req));
   return { status: 204 };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Storage and Bios: the lab's stand-in for a RAID controller and a BIOS behind the BMC (raid-configure and
+// bios-configure drive them through core/hardware/redfish.ts; docs/lab.md lists what is emulated). The
+// drives are the node's virtual disks, from its hardware file (<nodeDir>/upper/etc/anneal-lab/hardware.json).
+// Volumes and BIOS attributes persist in <nodeDir>/redfish-storage.json and <nodeDir>/redfish-bios.json, so
+// they survive power cycles and emulator restarts, and go with `lab down`. BIOS changes apply at once
+// (SupportedApplyTimes: Immediate); there is no pending state to reboot into.
+// ---------------------------------------------------------------------------------------------------------
+const storageCollUri = `${systemUri}/Storage`;
+const storageUri = `${storageCollUri}/1`;
+const drivesUri = `${storageUri}/Drives`;
+const volumesUri = `${storageUri}/Volumes`;
+const storageResetUri = `${storageUri}/Actions/Storage.ResetToDefaults`;
+const biosUri = `${systemUri}/Bios`;
+const biosSettingsUri = `${biosUri}/Settings`;
+
+/** RAID types the virtual controller builds, with their member counts (`None` is a pass-through disk). */
+const RAID_TYPES: Record<string, { min: number; max: number; even?: boolean }> = {
+  RAID0: { min: 1, max: 64 },
+  RAID1: { min: 2, max: 2 },
+  RAID5: { min: 3, max: 64 },
+  RAID6: { min: 4, max: 64 },
+  RAID10: { min: 4, max: 64, even: true },
+  None: { min: 1, max: 1 },
+};
+
+type BiosValue = string | number | boolean;
+/** The virtual BIOS: its attributes, their factory values and what each accepts (a list, or any string). */
+const BIOS_DEFAULTS: Record<string, BiosValue> = {
+  AssetTag: '',
+  BootMode: 'Uefi',
+  MemTest: 'Disabled',
+  NumLock: 'On',
+  ProcCStates: 'Enabled',
+  ProcHyperthreading: 'Enabled',
+  ProcVirtualization: 'Enabled',
+  PxeDev1EnDis: 'Enabled',
+  SecureBoot: 'Disabled',
+  SerialComm: 'OnConRedirCom1',
+  SriovGlobalEnable: 'Disabled',
+  SysProfile: 'PerfPerWattOptimizedDapc',
+};
+const ENABLED = ['Enabled', 'Disabled'];
+const BIOS_ALLOWED: Record<string, readonly string[] | 'string'> = {
+  AssetTag: 'string',
+  BootMode: ['Uefi', 'Bios'],
+  MemTest: ENABLED,
+  NumLock: ['On', 'Off'],
+  ProcCStates: ENABLED,
+  ProcHyperthreading: ENABLED,
+  ProcVirtualization: ENABLED,
+  PxeDev1EnDis: ENABLED,
+  SecureBoot: ENABLED,
+  SerialComm: ['Off', 'OnConRedirCom1', 'OnConRedirCom2'],
+  SriovGlobalEnable: ENABLED,
+  SysProfile: ['PerfPerWattOptimizedDapc', 'PerfOptimized', 'Custom'],
+};
+
+interface EmuDrive {
+  id: string;
+  serial: string;
+  model: string;
+  sizeBytes: number;
+}
+interface EmuVolume {
+  id: string;
+  name: string;
+  raidType: string;
+  drives: string[];
+}
+interface StorageState {
+  volumes: EmuVolume[];
+  nextId: number;
+}
+
+function drivesOf(node: EmuNode): EmuDrive[] {
+  try {
+    const hw = JSON.parse(readFileSync(path.join(node.dir, 'upper/etc/anneal-lab/hardware.json'), 'utf8')) as {
+      disks?: { name?: unknown; serial?: unknown; model?: unknown; sizeBytes?: unknown }[];
+    };
+    return (hw.disks ?? [])
+      .filter((d) => typeof d.name === 'string' && /^[A-Za-z0-9_.-]+$/.test(d.name) && typeof d.sizeBytes === 'number')
+      .map((d) => ({
+        id: String(d.name),
+        serial: typeof d.serial === 'string' ? d.serial : '',
+        model: typeof d.model === 'string' ? d.model : '',
+        sizeBytes: Number(d.sizeBytes),
+      }));
+  } catch {
+    return [];
+  }
+}
+
+function readState<T>(file: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function writeState(file: string, value: unknown): void {
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+const storageFile = (node: EmuNode) => path.join(node.dir, 'redfish-storage.json');
+const biosFile = (node: EmuNode) => path.join(node.dir, 'redfish-bios.json');
+const storageOf = (node: EmuNode) => readState<StorageState>(storageFile(node), { volumes: [], nextId: 1 });
+const biosOf = (node: EmuNode): Record<string, BiosValue> => ({
+  ...BIOS_DEFAULTS,
+  ...readState<{ attributes?: Record<string, BiosValue> }>(biosFile(node), {}).attributes,
+});
+
+function capacityOf(raidType: string, sizes: number[]): number {
+  if (sizes.length === 0) return 0;
+  const min = Math.min(...sizes);
+  const n = sizes.length;
+  if (raidType === 'RAID0') return n * min;
+  if (raidType === 'RAID1') return min;
+  if (raidType === 'RAID5') return (n - 1) * min;
+  if (raidType === 'RAID6') return (n - 2) * min;
+  if (raidType === 'RAID10') return (n / 2) * min;
+  return sizes[0] as number;
+}
+
+const link = (uri: string) => ({ '@odata.id': uri });
+
+function driveBody(d: EmuDrive): Json {
+  return {
+    '@odata.id': `${drivesUri}/${d.id}`,
+    '@odata.type': '#Drive.v1_9_0.Drive',
+    Id: d.id,
+    Name: d.id,
+    SerialNumber: d.serial,
+    Model: d.model,
+    CapacityBytes: d.sizeBytes,
+    MediaType: 'HDD',
+    Protocol: 'SATA',
+    Status: { State: 'Enabled', Health: 'OK' },
+  };
+}
+
+function volumeBody(v: EmuVolume, drives: EmuDrive[]): Json {
+  const sizes = v.drives.map((id) => drives.find((d) => d.id === id)?.sizeBytes ?? 0);
+  return {
+    '@odata.id': `${volumesUri}/${v.id}`,
+    '@odata.type': '#Volume.v1_6_0.Volume',
+    Id: v.id,
+    Name: v.name,
+    RAIDType: v.raidType,
+    CapacityBytes: capacityOf(v.raidType, sizes),
+    Status: { State: 'Enabled', Health: 'OK' },
+    Links: { Drives: v.drives.map((id) => link(`${drivesUri}/${id}`)) },
+  };
+}
+
+function storageBody(node: EmuNode): Json {
+  const drives = drivesOf(node);
+  return {
+    '@odata.id': storageUri,
+    '@odata.type': '#Storage.v1_13_0.Storage',
+    Id: '1',
+    Name: 'anneal lab virtual RAID controller',
+    Drives: drives.map((d) => link(`${drivesUri}/${d.id}`)),
+    'Drives@odata.count': drives.length,
+    Volumes: link(volumesUri),
+    StorageControllers: [
+      {
+        '@odata.id': `${storageUri}#/StorageControllers/0`,
+        MemberId: '0',
+        Name: 'anneal lab virtual controller',
+        SupportedRAIDTypes: Object.keys(RAID_TYPES),
+        Status: { State: 'Enabled', Health: 'OK' },
+      },
+    ],
+    Actions: {
+      '#Storage.ResetToDefaults': {
+        target: storageResetUri,
+        'ResetType@Redfish.AllowableValues': ['ResetAll', 'PreserveVolumes'],
+      },
+    },
+  };
+}
+
+function badValue(value: unknown, prop: string, allowed?: readonly string[]): RedfishError {
+  return new RedfishError(
+    400,
+    'PropertyValueNotInList',
+    `The value ${JSON.stringify(value)} for the property ${prop} is not in the list of acceptable values${allowed ? ` (${allowed.join(', ')})` : ''}.`,
+    [JSON.stringify(value), prop],
+  );
+}
+
+function createVolume(node: EmuNode, body: Json): Json {
+  for (const key of Object.keys(body)) {
+    if (!['Name', 'RAIDType', 'Links', 'VolumeType'].includes(key) && !key.startsWith('@')) {
+      throw new RedfishError(
+        400,
+        'PropertyUnknown',
+        `The property ${key} is not in the list of valid properties for the resource.`,
+        [key],
+      );
+    }
+  }
+  const name = body.Name;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+    throw name === undefined
+      ? new RedfishError(
+          400,
+          'PropertyMissing',
+          'The property Name is a required property and must be included in the request.',
+          ['Name'],
+        )
+      : badValue(name, 'Name');
+  }
+  const raidType = body.RAIDType;
+  const spec = typeof raidType === 'string' ? RAID_TYPES[raidType] : undefined;
+  if (!spec) throw badValue(raidType, 'RAIDType', Object.keys(RAID_TYPES));
+  const links = (body.Links ?? {}) as Json;
+  const wanted = Array.isArray(links.Drives) ? (links.Drives as unknown[]) : null;
+  if (!wanted) {
+    throw new RedfishError(
+      400,
+      'PropertyMissing',
+      'The property Links/Drives is a required property and must be included in the request.',
+      ['Links/Drives'],
+    );
+  }
+  const drives = drivesOf(node);
+  const state = storageOf(node);
+  const ids: string[] = [];
+  for (const w of wanted) {
+    const uri = typeof w === 'object' && w !== null ? (w as Json)['@odata.id'] : undefined;
+    const id = typeof uri === 'string' && uri.startsWith(`${drivesUri}/`) ? uri.slice(drivesUri.length + 1) : '';
+    if (!drives.some((d) => d.id === id) || ids.includes(id)) throw badValue(uri ?? w, 'Links/Drives');
+    const user = state.volumes.find((v) => v.drives.includes(id));
+    if (user) {
+      throw new RedfishError(
+        400,
+        'ResourceInUse',
+        `The change to the requested resource failed because the resource is in use or in transition: drive ${id} belongs to volume ${user.name}.`,
+        [],
+      );
+    }
+    ids.push(id);
+  }
+  if (ids.length < spec.min || ids.length > spec.max || (spec.even && ids.length % 2 !== 0)) {
+    throw new RedfishError(
+      400,
+      'PropertyValueIncorrect',
+      `The property Links/Drives with the requested value of ${ids.length} drive(s) could not be written because the value does not meet the constraints of ${String(raidType)}.`,
+      ['Links/Drives', String(ids.length)],
+    );
+  }
+  if (state.volumes.some((v) => v.name === name)) {
+    throw new RedfishError(
+      400,
+      'ResourceAlreadyExists',
+      `The requested resource already exists: a volume is named ${name}.`,
+      ['Volume', 'Name', name],
+    );
+  }
+  const volume: EmuVolume = { id: String(state.nextId), name, raidType: String(raidType), drives: ids };
+  writeState(storageFile(node), { volumes: [...state.volumes, volume], nextId: state.nextId + 1 });
+  log(`${node.name}: volume ${volume.id} ${name} ${volume.raidType} on ${ids.join(',')}`);
+  return volumeBody(volume, drives);
+}
+
+function resetStorage(node: EmuNode, body: Json): void {
+  const type = body.ResetType;
+  if (type !== 'ResetAll' && type !== 'PreserveVolumes')
+    throw badValue(type, 'ResetType', ['ResetAll', 'PreserveVolumes']);
+  if (type === 'ResetAll') {
+    writeState(storageFile(node), { volumes: [], nextId: storageOf(node).nextId });
+    log(`${node.name}: storage reset to defaults (volumes deleted)`);
+  }
+}
+
+function biosBody(node: EmuNode): Json {
+  return {
+    '@odata.id': biosUri,
+    '@odata.type': '#Bios.v1_1_0.Bios',
+    Id: 'Bios',
+    Name: 'BIOS Configuration Current Settings',
+    AttributeRegistry: 'AnnealLabBiosAttributeRegistry.1.0.0',
+    Attributes: biosOf(node),
+    '@Redfish.Settings': {
+      '@odata.type': '#Settings.v1_3_0.Settings',
+      SettingsObject: link(biosSettingsUri),
+      SupportedApplyTimes: ['Immediate'],
+    },
+  };
+}
+
+function patchBios(node: EmuNode, body: Json): void {
+  for (const key of Object.keys(body)) {
+    if (key !== 'Attributes' && key !== '@Redfish.SettingsApplyTime') {
+      throw new RedfishError(
+        400,
+        'PropertyUnknown',
+        `The property ${key} is not in the list of valid properties for the resource.`,
+        [key],
+      );
+    }
+  }
+  const apply = (body['@Redfish.SettingsApplyTime'] ?? {}) as Json;
+  if (apply.ApplyTime !== undefined && apply.ApplyTime !== 'Immediate') {
+    throw badValue(apply.ApplyTime, '@Redfish.SettingsApplyTime/ApplyTime', ['Immediate']);
+  }
+  const attrs = body.Attributes;
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) {
+    throw new RedfishError(
+      400,
+      'PropertyValueTypeError',
+      `The value ${JSON.stringify(attrs)} for the property Attributes is of a different type than the property can accept.`,
+      [JSON.stringify(attrs), 'Attributes'],
+    );
+  }
+  const changes = attrs as Record<string, unknown>;
+  for (const [k, v] of Object.entries(changes)) {
+    const allowed = BIOS_ALLOWED[k];
+    if (!allowed) {
+      throw new RedfishError(
+        400,
+        'PropertyUnknown',
+        `The property Attributes/${k} is not in the list of valid properties for the resource.`,
+        [`Attributes/${k}`],
+      );
+    }
+    if (typeof v !== 'string') {
+      throw new RedfishError(
+        400,
+        'PropertyValueTypeError',
+        `The value ${JSON.stringify(v)} for the property Attributes/${k} is of a different type than the property can accept.`,
+        [JSON.stringify(v), `Attributes/${k}`],
+      );
+    }
+    if (allowed === 'string' ? v.length > 63 : !allowed.includes(v)) {
+      throw badValue(v, `Attributes/${k}`, allowed === 'string' ? undefined : allowed);
+    }
+  }
+  const current = readState<{ attributes?: Record<string, BiosValue> }>(biosFile(node), {}).attributes ?? {};
+  writeState(biosFile(node), { attributes: { ...current, ...(changes as Record<string, BiosValue>) } });
+  log(`${node.name}: BIOS attributes set: ${Object.keys(changes).join(', ') || 'none'}`);
+}
+
+function notAllowed(method: string, uri: string, allowed: string[]): RedfishError {
+  return new RedfishError(
+    405,
+    'OperationNotAllowed',
+    `The HTTP method ${method} is not allowed on ${uri}.`,
+    [method, uri],
+    {
+      Allow: allowed.join(', '),
+    },
+  );
+}
+
+/** The Storage and Bios resources; null for any other URI (the caller routes it). */
+async function hardwareRoute(
+  node: EmuNode,
+  method: string,
+  uri: string,
+  req: IncomingMessage,
+): Promise<{ status: number; body?: Json } | null> {
+  const read = method === 'GET' || method === 'HEAD';
+  const only = (allowed: string[]) => {
+    if (!allowed.includes(method)) throw notAllowed(method, uri, allowed);
+  };
+  if (uri === storageCollUri) {
+    only(['GET', 'HEAD']);
+    return {
+      status: 200,
+      body: {
+        '@odata.id': storageCollUri,
+        '@odata.type': '#StorageCollection.StorageCollection',
+        Name: 'Storage Collection',
+        Members: [link(storageUri)],
+        'Members@odata.count': 1,
+      },
+    };
+  }
+  if (uri === storageUri) {
+    only(['GET', 'HEAD']);
+    return { status: 200, body: storageBody(node) };
+  }
+  if (uri.startsWith(`${drivesUri}/`)) {
+    const d = drivesOf(node).find((x) => `${drivesUri}/${x.id}` === uri);
+    if (!d) return null;
+    only(['GET', 'HEAD']);
+    return { status: 200, body: driveBody(d) };
+  }
+  if (uri === volumesUri) {
+    only(['GET', 'HEAD', 'POST']);
+    if (!read) return { status: 201, body: createVolume(node, await readBody(req)) };
+    const vols = storageOf(node).volumes;
+    return {
+      status: 200,
+      body: {
+        '@odata.id': volumesUri,
+        '@odata.type': '#VolumeCollection.VolumeCollection',
+        Name: 'Volume Collection',
+        Members: vols.map((v) => link(`${volumesUri}/${v.id}`)),
+        'Members@odata.count': vols.length,
+      },
+    };
+  }
+  if (uri.startsWith(`${volumesUri}/`)) {
+    const v = storageOf(node).volumes.find((x) => `${volumesUri}/${x.id}` === uri);
+    if (!v) return null;
+    only(['GET', 'HEAD']);
+    return { status: 200, body: volumeBody(v, drivesOf(node)) };
+  }
+  if (uri === storageResetUri) {
+    only(['POST']);
+    resetStorage(node, await readBody(req));
+    return { status: 204 };
+  }
+  if (uri === biosUri) {
+    only(['GET', 'HEAD']);
+    return { status: 200, body: biosBody(node) };
+  }
+  if (uri === biosSettingsUri) {
+    only(['GET', 'HEAD', 'PATCH']);
+    if (method === 'PATCH') {
+      patchBios(node, await readBody(req));
+      return { status: 204 };
+    }
+    return {
+      status: 200,
+      body: {
+        '@odata.id': biosSettingsUri,
+        '@odata.type': '#Bios.v1_1_0.Bios',
+        Id: 'Settings',
+        Name: 'BIOS Configuration Pending Settings',
+        AttributeRegistry: 'AnnealLabBiosAttributeRegistry.1.0.0',
+        Attributes: {},
+      },
+    };
+  }
+  return null;
 }
 
 function handle(node: EmuNode, req: IncomingMessage, res: ServerResponse): void {
