@@ -5,6 +5,7 @@
  */
 import type { PluginManifest } from '../core/plugins/manifest';
 import anneal from './anneal/manifest';
+import bios from './bios/manifest';
 import bmc from './bmc/manifest';
 import dns from './dns/manifest';
 import inventory from './inventory/manifest';
@@ -13,4 +14,4 @@ import provisioner from './provisioner/manifest';
 import proxy from './proxy/manifest';
 import raid from './raid/manifest';
 
-export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, raid, ntp, dns, proxy];
+export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, raid, bios, ntp, dns, proxy];
