@@ -173,6 +173,8 @@ export default defineBarclamp({
         "dnsmasq on anneal/admin-address serving every node's A/PTR records and the service names (its own instance under the admin host's service dir)",
       flags: ['service'],
       jig: 'local',
+      // A node that joins gets its records before its dns-client runs.
+      rerunOnNewChild: true,
       wants: ['anneal/admin-address', 'dns/domain', 'dns/forwarders', 'dns/extra-records', 'dns/service-names'],
       templates: ['dns-service.sh.hbs', 'dns-service-remove.sh.hbs'],
       actions: {

@@ -181,6 +181,12 @@ export interface RoleSpec {
   jig?: JigName;
   /** Per-run timeout; default 10 minutes. */
   timeoutMs?: number;
+  /**
+   * Run again whenever a new node-role that requires this one is bound (a service whose work covers every
+   * node that uses it, e.g. DNS records for every client): the new child waits for that run; existing
+   * children do not re-run.
+   */
+  rerunOnNewChild?: boolean;
   /** Script exit codes that mean "try again later" (operational) rather than a terminal failure. */
   transientExitCodes?: number[];
   /** Template files (under the plugin's templates/ directory) the actions use; compiled at boot. */

@@ -3,7 +3,8 @@
  * creates the node-role and, recursively, the node-roles of everything it requires, wired as parents.
  *
  * For each required role P of a node-role on node N:
- * - P is `service`: its node-role on the deployment's service node;
+ * - P is `service`: its node-role on the deployment's service node (run again when its role says
+ *   `rerunOnNewChild`, so it serves the new child too);
  * - P is `cluster`: every member of P in the deployment (binding one on N when there is none); a
  *   member bound later becomes a parent of the existing children too, which then run again;
  * - P already bound on N: that node-role;
@@ -47,8 +48,11 @@ export function bindingService(deps: ServiceDeps) {
   ): Promise<Bound[]> {
     const p = registry.role(required);
     const pId = await roleId(required);
-    if (p.flags.has('service'))
-      return [await bindOne(deploymentId, required, await serviceNodeId(deploymentId), created)];
+    if (p.flags.has('service')) {
+      const svc = await bindOne(deploymentId, required, await serviceNodeId(deploymentId), created);
+      if (!svc.created && p.spec.rerunOnNewChild) await store.nodeRoles.bump([svc.id], deps.now());
+      return [svc];
+    }
     if (p.flags.has('cluster')) {
       const members = await store.nodeRoles.listByRole(deploymentId, pId);
       if (members.length) return members.map((m) => ({ id: m.id, cohort: m.cohort, created: false }));

@@ -165,6 +165,33 @@ export function changesService(deps: ServiceDeps) {
     return store.nodeRoles.get(nodeRoleId);
   }
 
+  /** Runs node-role `id` again (a new generation) and, after it, everything that depends on it. */
+  async function runAgain(id: number, actor: Actor, event: { type: string; objectType: string; objectId: number }) {
+    const now = deps.now();
+    await store.nodeRoles.bump([id], now);
+    const descendants = await store.queue.blockDescendants([id], now);
+    await store.events.append([{ actor, ...event, data: { nodeRole: id, descendants } }], now);
+    deps.wake();
+    return [id, ...descendants];
+  }
+
+  /**
+   * Runs an active or failed node-role again, and what depends on it after it (the operator's "re-run",
+   * e.g. a service after its clients changed). Throws ERR_NODE_ROLE_NOT_FOUND, ERR_STATE_INVALID (it was
+   * never committed, or it is running: it will see the newest inputs when it finishes anyway).
+   */
+  async function rerunNodeRole(id: number, actor: Actor) {
+    const nr = await store.nodeRoles.get(id);
+    if (nr.state === 'proposed' || nr.state === 'transition') {
+      throw new AppError(
+        'ERR_STATE_INVALID',
+        `node-role ${id} (${nr.role} on ${nr.node}) is ${nr.state}: ${nr.state === 'proposed' ? 'commit it first' : 'it is running now; re-run it when it has finished'}`,
+      );
+    }
+    const rerun = await runAgain(id, actor, { type: 'node-role.rerun', objectType: 'node-role', objectId: id });
+    return { nodeRole: id, rerun };
+  }
+
   /**
    * Installs the node again: its `os-install` node-role runs anew (a new install) and everything above it
    * on the node runs again after it; other nodes are untouched, destructive roles (RAID, BIOS) are not
@@ -179,24 +206,19 @@ export function changesService(deps: ServiceDeps) {
         `node ${node.name} has no committed ${OS_INSTALL} node-role: bind ready-node (or ${OS_INSTALL}) on it and commit first`,
       );
     }
-    const now = deps.now();
-    await store.nodeRoles.bump([install.id], now);
-    const descendants = await store.queue.blockDescendants([install.id], now);
-    await store.events.append(
-      [
-        {
-          actor,
-          type: 'node.redeploy',
-          objectType: 'node',
-          objectId: node.id,
-          data: { nodeRole: install.id, descendants },
-        },
-      ],
-      now,
-    );
-    deps.wake();
-    return { node: node.name, nodeRole: install.id, rerun: [install.id, ...descendants] };
+    const rerun = await runAgain(install.id, actor, { type: 'node.redeploy', objectType: 'node', objectId: node.id });
+    return { node: node.name, nodeRole: install.id, rerun };
   }
 
-  return { commitDeployment, proposeDeployment, commitNode, proposeNode, setAttrib, retry, rerun, redeploy };
+  return {
+    commitDeployment,
+    proposeDeployment,
+    commitNode,
+    proposeNode,
+    setAttrib,
+    retry,
+    rerun,
+    rerunNodeRole,
+    redeploy,
+  };
 }

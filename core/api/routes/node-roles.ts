@@ -4,6 +4,7 @@
  *   GET  /node-roles              list (paged) filtered by ?deployment= ?node= (id or name) ?role= ?state=
  *   GET  /node-roles/:id          one node-role; ERR_NODE_ROLE_NOT_FOUND
  *   POST /node-roles/:id/retry    error → todo (or blocked) → 202; ERR_STATE_INVALID when not in error
+ *   POST /node-roles/:id/rerun    runs it again, then what depends on it → 202 {nodeRole, rerun: ids}
  *   GET  /node-roles/:id/runs     its runs, oldest first (paged)
  *   GET  /node-roles/:id/parents  the node-roles it waits for, each with `soft` (a `precedes` edge) (paged)
  */
@@ -54,6 +55,10 @@ export function nodeRoleRoutes(anneal: Anneal): Router {
 
   router.post('/node-roles/:id/retry', async (req, res) => {
     res.status(202).json(await services.changes.retry(parseId(req.params.id), actorOf(req)));
+  });
+
+  router.post('/node-roles/:id/rerun', async (req, res) => {
+    res.status(202).json(await services.changes.rerunNodeRole(parseId(req.params.id), actorOf(req)));
   });
 
   router.get('/node-roles/:id/runs', async (req, res) => {

@@ -46,3 +46,42 @@ for (const engine of engines) {
     });
   });
 }
+
+for (const engine of engines) {
+  describe(`[${engine}] annealer/rerunOnNewChild`, function () {
+    this.timeout(30_000);
+    let anneal: TestAnneal;
+
+    before(async function () {
+      await requireEngine(this, engine);
+    });
+    afterEach(async () => {
+      await anneal?.dispose();
+    });
+
+    it('runs a service again when a new member is bound; the existing members do not re-run', async () => {
+      anneal = await startTestAnneal(engine);
+      const { services, store, annealer } = anneal;
+      const d = await services.inventory.createDeployment({ name: 'd1' }, 'test');
+      const n1 = await services.inventory.createNode({ name: 'n1.lab', deployment: 'd1', alive: true }, 'test');
+      const m1 = await services.binding.bind(d.id, 'test-member', n1.id);
+      await services.changes.commitDeployment('d1', 'test');
+      annealer.start();
+      await annealer.settle({ timeoutMs: 10_000 });
+      const registry = (await store.nodeRoles.list({ deploymentId: d.id })).find((nr) => nr.role === 'test-registry')!;
+      expect((await store.runs.list({ nodeRoleId: registry.id })).length).to.equal(1);
+
+      const n2 = await services.inventory.createNode({ name: 'n2.lab', deployment: 'd1', alive: true }, 'test');
+      const m2 = await services.binding.bind(d.id, 'test-member', n2.id);
+      await services.changes.commitDeployment('d1', 'test');
+      await annealer.settle({ timeoutMs: 10_000 });
+      const runsOf = async (id: number) => (await store.runs.list({ nodeRoleId: id })).length;
+      expect([await runsOf(registry.id), await runsOf(m1.nodeRoleId), await runsOf(m2.nodeRoleId)]).to.deep.equal([
+        2, 1, 1,
+      ]);
+      const m2Run = (await store.runs.list({ nodeRoleId: m2.nodeRoleId }))[0]!;
+      const registryRuns = await store.runs.list({ nodeRoleId: registry.id });
+      expect(m2Run.startedAt, 'the new member ran after the service').to.be.at.least(registryRuns[1]!.endedAt!);
+    });
+  });
+}

@@ -92,6 +92,30 @@ for (const engine of engines) {
       expect((await api.get('/node-roles/7')).body).to.deep.equal(expected[6]);
     });
 
+    it('re-runs an active node-role and what depends on it; refuses a proposed one', async () => {
+      await bindAndAnneal('test-workload');
+      const res = await api.post('/node-roles/5/rerun');
+      expect(res.status).to.equal(202);
+      expect(res.body).to.deep.equal({ nodeRole: 5, rerun: [5, 6, 7] });
+      await api.anneal.annealer.start();
+      await api.anneal.annealer.settle();
+      await api.anneal.annealer.stop();
+      const runs = (id: number) => api.get(`/node-roles/${id}/runs`);
+      expect(((await runs(5)).body as { items: unknown[] }).items).to.have.length(2);
+      expect(((await runs(7)).body as { items: unknown[] }).items).to.have.length(2);
+      expect(((await runs(3)).body as { items: unknown[] }).items).to.have.length(1);
+
+      await api.post('/nodes', { name: 'n2.lab', deployment: 'd1', alive: true });
+      const bound = await api.post('/deployments/d1/bind', { role: 'test-discover', node: 'n2.lab' });
+      const id = (bound.body as { nodeRole: { id: number } }).nodeRole.id;
+      const refused = await api.post(`/node-roles/${id}/rerun`);
+      expect(refused.status).to.equal(409);
+      expect((refused.body as { error: { code: string; message: string } }).error).to.deep.include({
+        code: 'ERR_STATE_INVALID',
+        message: `node-role ${id} (test-discover on n2.lab) is proposed: commit it first`,
+      });
+    });
+
     it('filters by deployment, node, role and state', async () => {
       await api.post('/deployments/d1/bind', { role: 'test-os', node: 'n1.lab' });
       const res = await api.get('/node-roles?deployment=d1&node=3&role=test-hardware&state=proposed');
