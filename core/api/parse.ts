@@ -172,6 +172,13 @@ export const bmcUsername = z
   .string({ error: 'expected a BMC user name' })
   .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'expected a BMC user name (letters, digits, . _ @ -; at most 64)');
 
+/** A BMC password (stored as a node secret, never returned). */
+export const bmcPassword = z
+  .string({ error: 'expected the BMC password as a string' })
+  .min(1, 'expected a non-empty password (null removes it)')
+  .max(256, 'expected a password of at most 256 characters')
+  .refine((s) => !/[\0\n\r]/.test(s), 'expected a password without NUL or line breaks');
+
 export const bmcDriver = z.enum(bmcDriverNames, { error: `expected one of: ${bmcDriverNames.join(', ')}` });
 
 /** Free text: at most 4096 characters. */

@@ -118,8 +118,11 @@ sshd_stop() {
 # on, so a server started after the lab still sees every node. Stops at the first answer 2xx or 409 (the
 # name is registered already) and then never announces again (the `discovered` marker). Only ever to the
 # lab's host address (ANNEAL_URL is validated by core/lab when the lab is created, and again here).
+# Like a discovery image that enrols its machine's BMC (MAAS's commissioning creates a BMC user and reports
+# its password the same way), it reports the BMC's user and password: the body goes to curl on stdin,
+# never on a command line, and nothing here logs it.
 discover() {
-  local init=$1 body code macs i
+  local init=$1 body code macs i user password
   [ -n "$ANNEAL_URL" ] || return 0
   case "$ANNEAL_URL" in
     "http://$HOST_IP:"[0-9]* | "http://$HOST_IP") ;;
@@ -129,13 +132,20 @@ discover() {
       ;;
   esac
   macs=$(printf '"%s",' ${NODE_MACS//,/ })
-  body=$(printf '{"name":"%s","macs":[%s],"bmcAddress":"%s","address":"%s"}' \
+  # lan.conf: `user 2 true "<user>" "<password>" admin …` (the password is letters and digits).
+  user=$(sed -n 's/^ *user 2 true "\([A-Za-z0-9]*\)" .*/\1/p' "$NODE_DIR/bmc/lan.conf" 2>/dev/null)
+  password=$(sed -n 's/^ *user 2 true "[^"]*" "\([A-Za-z0-9]*\)".*/\1/p' "$NODE_DIR/bmc/lan.conf" 2>/dev/null)
+  body=$(printf '{"name":"%s","macs":[%s],"bmcAddress":"%s","address":"%s"' \
     "$NODE_NAME" "${macs%,}" "$BMC_ADDRESS" "$NODE_IP")
+  if [ -n "$user" ] && [ -n "$password" ]; then
+    body+=$(printf ',"bmcUsername":"%s","bmcPassword":"%s"' "$user" "$password")
+  fi
+  body+='}'
   for ((i = 1; i <= ${DISCOVERY_ATTEMPTS:-300}; i++)); do
     [ -e "$NODE_DIR/discovered" ] && return 0
     [ "$(get "$NODE_DIR/power")" = 1 ] && init_pid >/dev/null || return 0
-    code=$(nsenter -t "$init" -m -u -n env -i PATH="$PATH" curl -sS --noproxy '*' --proto '=http' -m 10 \
-      -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data "$body" \
+    code=$(printf '%s' "$body" | nsenter -t "$init" -m -u -n env -i PATH="$PATH" curl -sS --noproxy '*' \
+      --proto '=http' -m 10 -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data @- \
       "$ANNEAL_URL/api/v2/nodes" 2>/dev/null)
     case "$code" in
       2?? | 409)

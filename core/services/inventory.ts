@@ -92,15 +92,17 @@ export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices
     return createDeploymentRow(input.name, input.description ?? '', parent.id, false, actor);
   }
 
+  /** Creates a node; `bmcPassword` (secret) is stored as its BMC password and never returned or logged. */
   async function createNode(
-    input: Omit<NewNode, 'deploymentId' | 'system'> & { deployment?: string | number },
+    input: Omit<NewNode, 'deploymentId' | 'system'> & { deployment?: string | number; bmcPassword?: string },
     actor: Actor,
   ) {
     await ensureUnique('node', input.name);
-    const { deployment, ...rest } = input;
+    const { deployment, bmcPassword, ...rest } = input;
     const d = await store.deployments.get(deployment ?? systemDeployment);
     const now = deps.now();
     const node = await store.nodes.create({ ...rest, deploymentId: d.id }, now);
+    if (bmcPassword) await store.nodeSecrets.set(node.id, 'bmc-password', bmcPassword, now);
     await store.events.append(
       [{ actor, type: 'node.create', objectType: 'node', objectId: node.id, data: { name: node.name } }],
       now,

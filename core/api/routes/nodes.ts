@@ -20,6 +20,7 @@ import { listBody } from '../list';
 import {
   bmcAddress,
   bmcDriver,
+  bmcPassword,
   bmcUsername,
   description,
   hostAddress,
@@ -43,6 +44,8 @@ const createBody = z.strictObject({
   bmcAddress: bmcAddress.nullable().optional(),
   bmcUsername: bmcUsername.nullable().optional(),
   bmcDriver: bmcDriver.optional(),
+  /** Secret: stored as the node's BMC password, never returned (discovery images report it). */
+  bmcPassword: bmcPassword.optional(),
   address: hostAddress.nullable().optional(),
   alive: z.boolean().optional(),
   available: z.boolean().optional(),

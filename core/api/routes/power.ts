@@ -15,19 +15,13 @@ import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import { powerActions } from '../../domain/vocabulary';
 import { actorOf } from '../actor';
-import { bmcAddress, bmcDriver, bmcUsername, parseBody, parseRef } from '../parse';
+import { bmcAddress, bmcDriver, bmcPassword, bmcUsername, parseBody, parseRef } from '../parse';
 
 const bmcBody = z
   .strictObject({
     address: bmcAddress.nullable().optional(),
     username: bmcUsername.nullable().optional(),
-    password: z
-      .string({ error: 'expected the BMC password as a string' })
-      .min(1, 'expected a non-empty password (null removes it)')
-      .max(256, 'expected a password of at most 256 characters')
-      .refine((s) => !/[\0\n\r]/.test(s), 'expected a password without NUL or line breaks')
-      .nullable()
-      .optional(),
+    password: bmcPassword.nullable().optional(),
     driver: bmcDriver.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, {

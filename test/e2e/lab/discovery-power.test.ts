@@ -122,7 +122,13 @@ describe('e2e: discovery, power monitor and alive on a 5-node lab (CLI + server)
     for (const n of lab.nodes) {
       const node = nodes.find((x) => x.name === n.name)!;
       expect(node, n.name).to.not.equal(undefined);
-      expect(node).to.include({ bmcAddress: `127.0.0.1:${n.bmc.port}`, address: n.ip, bmcDriver: 'ipmi' });
+      // The BMC's user and password came with the announcement (the password is never shown).
+      expect(node).to.include({
+        bmcAddress: `127.0.0.1:${n.bmc.port}`,
+        bmcUsername: 'admin',
+        address: n.ip,
+        bmcDriver: 'ipmi',
+      });
       expect(node.macs).to.deep.equal(n.macs);
     }
   });

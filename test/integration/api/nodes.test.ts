@@ -147,6 +147,21 @@ describeApi('api/nodes', (api) => {
     });
   });
 
+  it('stores a BMC password given at creation as a node secret and never returns it', async () => {
+    const created = await api().post('/nodes', {
+      name: 'n1.lab',
+      bmcAddress: '127.0.0.1:9001',
+      bmcUsername: 'admin',
+      bmcPassword: 'not-shown-S3cret',
+    });
+    expect(created.status).to.equal(201);
+    expect(JSON.stringify(created.body)).to.not.include('not-shown-S3cret');
+    expect(JSON.stringify((await api().get('/nodes/n1.lab')).body)).to.not.include('not-shown-S3cret');
+    const id = (created.body as { id: number }).id;
+    expect(await api().anneal.store.nodeSecrets.get(id, 'bmc-password')).to.equal('not-shown-S3cret');
+    expect(JSON.stringify((await api().get('/events?limit=1000')).body)).to.not.include('not-shown-S3cret');
+  });
+
   it('lists every invalid field at once, including unknown ones', async () => {
     const res = await api().post('/nodes', { name: 'N1_lab', alive: 'yes', bmcAddress: 'not an address', mac: 'x' });
     expect(res.status).to.equal(400);
@@ -157,7 +172,7 @@ describeApi('api/nodes', (api) => {
       {
         field: 'mac',
         message:
-          'unknown field; expected only: name, description, macs, bmcAddress, bmcUsername, bmcDriver, address, alive, available, deployment',
+          'unknown field; expected only: name, description, macs, bmcAddress, bmcUsername, bmcDriver, bmcPassword, address, alive, available, deployment',
       },
     ];
     expect(res.body).to.deep.equal({
