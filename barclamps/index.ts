@@ -13,5 +13,6 @@ import ntp from './ntp/manifest';
 import provisioner from './provisioner/manifest';
 import proxy from './proxy/manifest';
 import raid from './raid/manifest';
+import sshAccess from './ssh-access/manifest';
 
-export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, raid, bios, ntp, dns, proxy];
+export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, raid, bios, ntp, dns, proxy, sshAccess];

@@ -63,6 +63,9 @@ export function adminUnavailable(): AdminHooks {
     recordFacts: fail,
     recordAttribs: fail,
     deploymentNodes: fail,
+    deploymentAttrib: fail,
+    deploymentAllocations: fail,
+    managedPublicKey: fail,
     bmc: { settings: fail, redfish: fail },
     install: { request: fail, current: fail },
   };

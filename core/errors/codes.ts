@@ -51,7 +51,7 @@ export const errorCodes = {
   ERR_ADDRESS_OUTSIDE: {
     status: 422,
     kind: 'user',
-    description: "The address is not a host address of the network, is its gateway, or is outside the named range.",
+    description: 'The address is not a host address of the network, is its gateway, or is outside the named range.',
   },
   ERR_CONFLICT: { status: 409, kind: 'user', description: 'The object was changed concurrently or already exists.' },
   ERR_NAME_TAKEN: { status: 409, kind: 'user', description: 'Another object already has that name.' },

@@ -77,6 +77,16 @@ export interface AdminHooks {
    * serve all nodes, e.g. dns-service's A/PTR records.
    */
   deploymentNodes(): Promise<DeploymentNodeView[]>;
+  /**
+   * The committed node-scope value of attrib `name` on each node of this node's deployment that has one
+   * (system nodes excluded), ordered by node id: what other nodes' roles recorded with recordAttribs,
+   * e.g. every node's `ssh-access/host-keys`.
+   */
+  deploymentAttrib(name: string): Promise<DeploymentAttribView[]>;
+  /** IPAM: every allocation of the nodes of this node's deployment, with its network, by network and address. */
+  deploymentAllocations(): Promise<AllocationView[]>;
+  /** anneal's managed SSH public key line (the key its ssh jig logs in with), or null when it has none. */
+  managedPublicKey(): Promise<string | null>;
   /** The node's network-boot install (the provisioner). */
   install: {
     /** Records a new install for the node's next network boot, replacing any pending one. */
@@ -98,6 +108,28 @@ export interface BmcSettingsView {
 export interface DeploymentNodeView {
   name: string;
   address: string | null;
+}
+
+/** One node's value of an attrib, as {@link AdminHooks.deploymentAttrib} lists it. */
+export interface DeploymentAttribView {
+  name: string;
+  address: string | null;
+  value: unknown;
+}
+
+/** An IPAM allocation with its network, as {@link AdminHooks.deploymentAllocations} lists it. */
+export interface AllocationView {
+  node: string;
+  address: string;
+  network: string;
+  /** The network's CIDR and prefix length, e.g. 192.168.50.0/24 and 24. */
+  cidr: string;
+  prefix: number;
+  gateway: string | null;
+  vlan: number | null;
+  category: string;
+  /** The nodes' NIC of the network (null: not configured by network-config). */
+  interface: string | null;
 }
 
 /** An install as actions see it. */

@@ -9,6 +9,7 @@
  * core/power/redfish-http.ts, as the power service does.
  */
 import { bmcEndpoint } from '../domain/bmc';
+import { parseCidr, type NetworkRecord } from '../domain/ipam';
 import { AppError, inputError } from '../errors';
 import type { AdminHooks, InstallView, NodeView } from '../plugins/manifest';
 import { redfishRequest, type RedfishHttpOptions } from '../power/redfish-http';
@@ -106,6 +107,44 @@ export function adminHooksFor(
       const { deploymentId } = await deps.store.nodes.get(node.id);
       const nodes = await deps.store.nodes.list({ deploymentId, system: false }, { offset: 0, limit: 1_000_000 });
       return nodes.map((n) => ({ name: n.name, address: n.address }));
+    },
+    async deploymentAttrib(name) {
+      const { deploymentId } = await deps.store.nodes.get(node.id);
+      const nodes = await deps.store.nodes.list({ deploymentId, system: false }, { offset: 0, limit: 1_000_000 });
+      const values = await deps.store.attribs.committedFor({
+        deploymentIds: [],
+        nodeIds: nodes.map((n) => n.id),
+        nodeRoleIds: [],
+      });
+      const byNode = new Map(values.filter((v) => v.attrib === name).map((v) => [v.targetId, v.value]));
+      return nodes
+        .filter((n) => byNode.has(n.id))
+        .map((n) => ({ name: n.name, address: n.address, value: byNode.get(n.id) }));
+    },
+    async deploymentAllocations() {
+      const { deploymentId } = await deps.store.nodes.get(node.id);
+      const allocations = await deps.store.networks.allocations({ nodeDeploymentId: deploymentId });
+      const networks = new Map<number, NetworkRecord>();
+      for (const id of new Set(allocations.map((a) => a.networkId))) {
+        networks.set(id, await deps.store.networks.get(id));
+      }
+      return allocations.map((a) => {
+        const n = networks.get(a.networkId)!;
+        return {
+          node: a.node,
+          address: a.address,
+          network: n.name,
+          cidr: n.cidr,
+          prefix: parseCidr(n.cidr)!.prefix,
+          gateway: n.gateway,
+          vlan: n.vlan,
+          category: n.category,
+          interface: n.interface,
+        };
+      });
+    },
+    async managedPublicKey() {
+      return deps.managedPublicKey;
     },
     install: {
       async request(opts = {}): Promise<InstallView> {

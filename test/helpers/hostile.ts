@@ -267,6 +267,21 @@ export function sampleNode(): NodeView {
  */
 export const EXTRA_ROLE_DATA: Record<string, (base: Record<string, unknown>) => Record<string, unknown>> = {
   /** barclamps/dns serviceApply: `{ ...roleTemplateData(ctx), records: hostRecords(...) }`. */
+  /** barclamps/ssh-access accessApply: `{ ...roleTemplateData(ctx), keys: [managed key, ...ssh-access/authorized-keys] }`. */
+  'ssh-access/ssh-access.sh.hbs': (base) => ({
+    ...base,
+    keys: [
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhostilehostilehostilehostilehostilehost anneal@admin',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHoperatoroperatoroperatoroperatoroperat operator',
+    ],
+  }),
+  /** barclamps/ssh-access knownHostsApply: `{ ...roleTemplateData(ctx), lines: knownHostsLines(...) }`. */
+  'ssh-access/ssh-known-hosts.sh.hbs': (base) => ({
+    ...base,
+    lines: [
+      'n1.hostile.lab,n1,10.231.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhostilehostilehostilehostilehostilehost',
+    ],
+  }),
   'dns/dns-service.sh.hbs': (base) => ({
     ...base,
     records: [
