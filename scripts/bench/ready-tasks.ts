@@ -16,13 +16,18 @@ export interface ReadyTask {
   role: string;
 }
 
-/** In the order the issue lists them; only those whose role exists in barclamps/index.ts are run. */
+/**
+ * Only those whose role exists in barclamps/index.ts are run, in this order by every contender (anneal:
+ * the binding order, which is its claim order on a node). ntp comes last: its wait for chronyd to select
+ * the service (~4–5 s, chrony's own iburst sampling) is the same for every contender, and with ntp last
+ * the moment chronyd started on the last node marks "everything configured" for all three.
+ */
 export const READY_TASKS: ReadyTask[] = [
   { tag: 'keys', role: 'ssh-access' },
-  { tag: 'ntp', role: 'ntp-client' },
   { tag: 'dns', role: 'dns-client' },
   { tag: 'proxy', role: 'proxy-client' },
   { tag: 'hosts', role: 'network-config' },
+  { tag: 'ntp', role: 'ntp-client' },
 ];
 
 export interface BenchValues {
@@ -32,6 +37,8 @@ export interface BenchValues {
   noProxy: string[];
   /** Every lab node (name, address): /etc/hosts lines and the dns check. */
   nodes: Array<{ name: string; ip: string }>;
+  /** root's authorized_keys: the lab's key (anneal's managed key) first, then ssh-access/authorized-keys. */
+  authorizedKeys: string[];
 }
 
 export function proxyUrl(v: BenchValues): string {
@@ -43,6 +50,23 @@ export function contents(v: BenchValues) {
   const url = proxyUrl(v);
   const np = v.noProxy.join(',');
   return {
+    authorizedKeys: [
+      "# Managed by anneal-bench (keys): anneal's key, then ssh-access/authorized-keys; local edits are overwritten.",
+      ...v.authorizedKeys,
+      '',
+    ].join('\n'),
+    etcHosts: [
+      '# Managed by anneal-bench (hosts): every node of the deployment; local edits are overwritten.',
+      '127.0.0.1 localhost',
+      '::1 localhost ip6-localhost ip6-loopback',
+      'ff02::1 ip6-allnodes',
+      'ff02::2 ip6-allrouters',
+      ...v.nodes.map((n) => {
+        const fqdn = n.name.toLowerCase();
+        return `${n.ip} ${fqdn} ${fqdn.split('.')[0]!}`;
+      }),
+      '',
+    ].join('\n'),
     chronyConf: [
       '# Managed by anneal-bench (ntp); local edits are overwritten.',
       '# chronyd options: -x',
@@ -107,12 +131,13 @@ echo "$1 is not the selected source after 30 s" >&2
 exit 75
 `;
 
-/** Writes `content` to `path` when it differs (as the roles do); prints changed/unchanged. */
-function installFile(path: string, content: string): string {
+/** Writes `content` to `path` when it differs (as the roles do: atomically, by rename); prints changed/unchanged. */
+function installFile(path: string, content: string, mode = '0644'): string {
+  const tmp = shellQuote(`${path}.bench-new`);
   return [
-    `printf '%s' ${shellQuote(content)} >${shellQuote(`${path}.bench-new`)}`,
-    `if cmp -s ${shellQuote(`${path}.bench-new`)} ${shellQuote(path)}; then rm -f ${shellQuote(`${path}.bench-new`)}; echo "unchanged: ${path}"; ` +
-      `else chmod 0644 ${shellQuote(`${path}.bench-new`)}; rm -f ${shellQuote(path)}; mv ${shellQuote(`${path}.bench-new`)} ${shellQuote(path)}; echo "changed: ${path}"; fi`,
+    `printf '%s' ${shellQuote(content)} >${tmp}`,
+    `if [[ ! -L ${shellQuote(path)} ]] && cmp -s ${tmp} ${shellQuote(path)}; then rm -f ${tmp}; echo "unchanged: ${path}"; ` +
+      `else chmod ${mode} ${tmp}; mv -f ${tmp} ${shellQuote(path)}; echo "changed: ${path}"; fi`,
   ].join('\n');
 }
 
@@ -121,7 +146,33 @@ export function psshScripts(v: BenchValues, tasks: ReadyTask[]): Array<{ tag: Re
   const c = contents(v);
   const out: Array<{ tag: ReadyTask['tag']; script: string }> = [];
   for (const t of tasks) {
-    if (t.tag === 'ntp') {
+    if (t.tag === 'keys') {
+      out.push({
+        tag: 'keys',
+        script: [
+          '#!/bin/bash',
+          'set -euo pipefail',
+          'install -d -m 0700 /root/.ssh',
+          installFile('/root/.ssh/authorized_keys', c.authorizedKeys, '0600'),
+          '',
+        ].join('\n'),
+      });
+    } else if (t.tag === 'hosts') {
+      // network-config without IPAM allocations: the short hostname (Debian) and /etc/hosts.
+      out.push({
+        tag: 'hosts',
+        script: [
+          '#!/bin/bash',
+          'set -euo pipefail',
+          'h=$(cat /proc/sys/kernel/hostname); short=${h%%.*}',
+          'echo "$short" >/etc/hostname.bench-new',
+          'if cmp -s /etc/hostname.bench-new /etc/hostname; then rm -f /etc/hostname.bench-new; else mv -f /etc/hostname.bench-new /etc/hostname; echo "changed: /etc/hostname"; fi',
+          '[[ $h == "$short" ]] || { hostname "$short"; echo "changed: hostname $short"; }',
+          installFile('/etc/hosts', c.etcHosts),
+          '',
+        ].join('\n'),
+      });
+    } else if (t.tag === 'ntp') {
       out.push({
         tag: 'ntp',
         script: [
@@ -169,6 +220,8 @@ export function playbookVars(v: BenchValues): Record<string, unknown> {
   const c = contents(v);
   return {
     bench_admin: v.admin,
+    bench_authorized_keys: c.authorizedKeys,
+    bench_etc_hosts: c.etcHosts,
     bench_chrony_conf: c.chronyConf,
     bench_resolv_conf: c.resolvConf,
     bench_proxy_env: c.proxyEnv,
@@ -185,6 +238,7 @@ export const NODE_FILES = [
   '/etc/profile.d/anneal-proxy.sh',
   '/etc/apt/apt.conf.d/80anneal-proxy',
   '/etc/hosts',
+  '/etc/hostname',
   '/root/.ssh/authorized_keys',
 ];
 
@@ -195,6 +249,7 @@ export function snapshotScript(): string {
   return [
     'set -eu',
     `mkdir -p ${SAVE_DIR}`,
+    `cat /proc/sys/kernel/hostname >${SAVE_DIR}/hostname`,
     ...NODE_FILES.map(
       (f, i) => `if [ -e ${f} ] || [ -L ${f} ]; then cp -a ${f} ${SAVE_DIR}/${i}; else rm -f ${SAVE_DIR}/${i}; fi`,
     ),
@@ -212,11 +267,13 @@ export function resetScript(): string {
     'p=$(cat /run/chrony/chronyd.pid 2>/dev/null || true)',
     'if [ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = chronyd ]; then kill "$p"; for _ in $(seq 50); do [ -d /proc/$p ] || break; sleep 0.1; done; fi',
     'rm -f /run/chrony/chronyd.pid /var/lib/chrony/chrony.drift',
+    `hostname "$(cat ${SAVE_DIR}/hostname)"`,
     ...NODE_FILES.map(
       (f, i) =>
         `rm -f ${f}; if [ -e ${SAVE_DIR}/${i} ] || [ -L ${SAVE_DIR}/${i} ]; then cp -a ${SAVE_DIR}/${i} ${f}; fi`,
     ),
-    // Check it: no chronyd, every file as saved.
+    // Check it: no chronyd, the hostname and every file as saved.
+    `[ "$(cat /proc/sys/kernel/hostname)" = "$(cat ${SAVE_DIR}/hostname)" ] || { echo "hostname not restored" >&2; exit 1; }`,
     'if [ -n "$p" ] && [ -d /proc/$p ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = chronyd ]; then echo "chronyd $p still runs" >&2; exit 1; fi',
     ...NODE_FILES.map(
       (f, i) =>
@@ -232,6 +289,10 @@ export function probeScript(v: BenchValues): string {
   return [
     'p=$(cat /run/chrony/chronyd.pid 2>/dev/null || true)',
     'if [ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = chronyd ]; then echo "chronyd $(tr "\\0" " " </proc/$p/cmdline)"; else echo "chronyd none"; fi',
+    // When chronyd started, in epoch ms: its start in clock ticks since boot against /proc/uptime and date now.
+    'if [ -n "$p" ] && [ -r /proc/$p/stat ]; then read -r up _ </proc/uptime; now=$(date +%s.%N); ' +
+      'awk -v st="$(cut -d" " -f22 /proc/$p/stat)" -v hz="$(getconf CLK_TCK)" -v up="$up" -v now="$now" ' +
+      '\'BEGIN { printf "chronyd-started %.0f\\n", (now - (up - st / hz)) * 1000 }\'; fi',
     `echo "chrony-server $(grep -c '^server ${v.admin} iburst prefer$' /etc/chrony/chrony.conf 2>/dev/null)"`,
     `echo "chrony-selected $(chronyc -n sources 2>/dev/null | awk '$1 == "^*" { print $2 }')"`,
     `echo "resolv-first $(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf 2>/dev/null)"`,
@@ -240,26 +301,42 @@ export function probeScript(v: BenchValues): string {
     `echo "dns-answer $(dig +short +time=2 +tries=1 ${shellQuote(first.name.toLowerCase())} 2>/dev/null | head -n 1)"`,
     `echo "proxy-env $(. /etc/profile.d/anneal-proxy.sh 2>/dev/null; echo "\${http_proxy:-none}")"`,
     `echo "proxy-apt $(grep -c 'Acquire::http::Proxy "${proxyUrl(v)}";' /etc/apt/apt.conf.d/80anneal-proxy 2>/dev/null)"`,
+    `ip=$(ip -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1] }')`,
+    'echo "hosts-own $(grep -c "^$ip " /etc/hosts 2>/dev/null)"',
+    'echo "hostname $(cat /proc/sys/kernel/hostname) $(cat /etc/hostname 2>/dev/null)"',
     'echo "hosts-lines $(grep -cv "^[[:space:]]*\\(#\\|$\\)" /etc/hosts 2>/dev/null)"',
-    'echo "authorized-keys $(grep -c . /root/.ssh/authorized_keys 2>/dev/null)"',
+    `echo "authorized-keys $(grep -v '^#' /root/.ssh/authorized_keys 2>/dev/null | awk 'NF { print $1 " " $2 }' | LC_ALL=C sort | paste -sd'|')"`,
   ].join('\n');
 }
 
-/** What is wrong on a node for the tasks run (empty: configured), from probeScript's output. */
-export function verifyProbe(v: BenchValues, tasks: ReadyTask[], out: string): string[] {
+/** probeScript's output as key → value. */
+export function parseProbe(out: string): Map<string, string> {
   const got = new Map<string, string>();
   for (const line of out.split('\n')) {
     const sp = line.indexOf(' ');
     if (sp > 0) got.set(line.slice(0, sp), line.slice(sp + 1).trim());
     else if (line) got.set(line, '');
   }
+  return got;
+}
+
+/** What is wrong on a node for the tasks run (empty: configured), from probeScript's parsed output. */
+export function verifyProbe(v: BenchValues, tasks: ReadyTask[], got: Map<string, string>): string[] {
   const bad: string[] = [];
   const expect = (key: string, ok: (s: string) => boolean, what: string) => {
     const s = got.get(key) ?? '';
     if (!ok(s)) bad.push(`${what} (${key}: ${JSON.stringify(s)})`);
   };
   for (const t of tasks) {
-    if (t.tag === 'ntp') {
+    if (t.tag === 'keys') {
+      // Every key, each once, and nothing else (comments aside).
+      const want = v.authorizedKeys.map((k) => k.split(' ').slice(0, 2).join(' ')).sort();
+      expect('authorized-keys', (s) => s === want.join('|'), `authorized_keys holds exactly the ${want.length} keys`);
+    } else if (t.tag === 'hosts') {
+      expect('hosts-lines', (s) => s === String(v.nodes.length + 4), `/etc/hosts has ${v.nodes.length + 4} entries`);
+      expect('hosts-own', (s) => s === '1', 'its own address is in /etc/hosts once');
+      expect('hostname', (s) => /^([a-z0-9-]+) \1$/.test(s), 'the short hostname, running and in /etc/hostname');
+    } else if (t.tag === 'ntp') {
       expect('chrony-server', (s) => s === '1', `chrony.conf names ${v.admin} as preferred server`);
       expect('chronyd', (s) => /^chronyd -x .*-f \/etc\/chrony\/chrony\.conf/.test(s), 'chronyd -x runs');
       expect('chrony-selected', (s) => s === v.admin, `chronyd selected ${v.admin}`);
