@@ -2,7 +2,7 @@
  * The `ntp` barclamp (ready-state layer, docs/ready-state.md): `ntp-service` runs anneal's own chronyd on
  * the admin host, listening only on `anneal/admin-address`, and `ntp-client` points each node's chronyd
  * at it. The service never controls the admin host's clock (chronyd -x): it serves the host's clock, or
- * its upstream `ntp/servers`' time. docs/barclamps.md ("ntp") lists what each role writes and checks.
+ * its upstream `ntp/upstream`' time. docs/barclamps.md ("ntp") lists what each role writes and checks.
  */
 import { z } from 'zod';
 import { attr } from '../../core/plugins/attr';
@@ -85,7 +85,12 @@ export default defineBarclamp({
   attribs: {
     'ntp/servers': attr.list(ntpServer, {
       description:
-        'Upstream NTP servers of the ntp service (clients list them as fallbacks after the service); empty: the service serves its own clock (local stratum)',
+        'NTP servers the clients use besides the ntp service (fallbacks after it); changing them re-runs only the ntp-client node-roles',
+      default: [],
+    }),
+    'ntp/upstream': attr.list(ntpServer, {
+      description:
+        "Upstream NTP servers of the ntp service; empty: the service serves the admin host's own clock (local stratum)",
       default: [],
     }),
     'ntp/set-clock': attr.bool({
@@ -109,7 +114,7 @@ export default defineBarclamp({
       description: "chrony serving time on anneal/admin-address (its own instance under the admin host's service dir)",
       flags: ['service'],
       jig: 'local',
-      wants: ['anneal/admin-address', 'ntp/servers', 'ntp/allow', 'ntp/local-stratum'],
+      wants: ['anneal/admin-address', 'ntp/upstream', 'ntp/allow', 'ntp/local-stratum'],
       templates: ['ntp-service-remove.sh.hbs'],
       actions: { remove: script('ntp-service-remove.sh.hbs') },
     },

@@ -2,7 +2,8 @@
  * Acceptance (ready-state issue, ntp): ntp-client bound on 3 lab nodes brings ntp-service up on the admin
  * host (anneal's own chronyd on 10.231.0.1:123 only, never adjusting the host clock) and chronyd on every
  * node with the service as its selected source. A second converge changes nothing (config mtimes,
- * daemon pids). Changing ntp/servers re-runs exactly the ntp node-roles (not a bystander role). The
+ * daemon pids). Changing ntp/servers re-runs exactly the ntp-client node-roles (not the service, not a
+ * bystander role). The
  * ready check passes, and fails with its remediation once a node's chronyd is killed. `remove` stops the
  * service.
  */
@@ -88,7 +89,7 @@ describe('e2e: ntp barclamp on lab nodes', function () {
     for (const n of t.lab.nodes) expect(nodeState(n.ip)).to.deep.equal(before[n.ip]);
   });
 
-  it('changing ntp/servers re-runs exactly the ntp node-roles (and their descendants), not a bystander', async () => {
+  it('changing ntp/servers re-runs exactly the ntp-client node-roles (and their descendants), not a bystander', async () => {
     const { services, store } = t.anneal;
     const nrs = await t.nodeRoles();
     const runsBefore = new Map<number, number>();
@@ -106,14 +107,14 @@ describe('e2e: ntp barclamp on lab nodes', function () {
     for (const nr of await t.nodeRoles()) {
       if ((await t.runs(nr.id)).length > runsBefore.get(nr.id)!) rerun.push(nr.id);
     }
-    const expected = nrs.filter((n) => n.role === 'ntp-service' || n.role === 'ntp-client').map((n) => n.id);
+    const expected = nrs.filter((n) => n.role === 'ntp-client').map((n) => n.id);
     expect(rerun.sort()).to.deep.equal(expected.sort());
     expect(nrs.filter((n) => n.role.startsWith('test-'))).to.have.length(2); // the bystanders exist, did not run
     const events = await store.events.list({ type: 'node-roles.rerun' });
     expect(events.at(-1)?.data).to.deep.include({ attribs: ['ntp/servers'] });
 
-    // Both sides restarted with the new configuration; the service is still the selected source.
-    expect(livePid(pidFile())).to.not.equal(svcPidBefore);
+    // The clients restarted with the new configuration, the service did not; it is still the selected source.
+    expect(livePid(pidFile())).to.equal(svcPidBefore);
     for (const [i, n] of t.lab.nodes.entries()) {
       const s = nodeState(n.ip);
       expect(s.conf).to.include('server 10.231.0.1 iburst prefer\nserver 10.231.0.12 iburst\n');
