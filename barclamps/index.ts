@@ -9,10 +9,23 @@ import bios from './bios/manifest';
 import bmc from './bmc/manifest';
 import dns from './dns/manifest';
 import inventory from './inventory/manifest';
+import network from './network/manifest';
 import ntp from './ntp/manifest';
 import provisioner from './provisioner/manifest';
 import proxy from './proxy/manifest';
 import raid from './raid/manifest';
 import sshAccess from './ssh-access/manifest';
 
-export const barclamps: PluginManifest[] = [anneal, provisioner, inventory, bmc, raid, bios, ntp, dns, proxy, sshAccess];
+export const barclamps: PluginManifest[] = [
+  anneal,
+  provisioner,
+  inventory,
+  bmc,
+  raid,
+  bios,
+  ntp,
+  dns,
+  proxy,
+  sshAccess,
+  network,
+];

@@ -282,6 +282,19 @@ export const EXTRA_ROLE_DATA: Record<string, (base: Record<string, unknown>) => 
       'n1.hostile.lab,n1,10.231.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhostilehostilehostilehostilehostilehost',
     ],
   }),
+  /** barclamps/network apply: hostname, /etc/hosts lines and the node's interfaces as parallel lists. */
+  'network/network-config.sh.hbs': (base) => ({
+    ...base,
+    fqdn: 'n1.hostile.lab',
+    mgmt: '10.231.0.11',
+    hosts: ['10.231.0.11 n1.hostile.lab n1', '10.231.0.12 n2.hostile.lab n2'],
+    nics: ['eth1'],
+    parents: ['eth1'],
+    vlans: ['-'],
+    addresses: ['192.168.50.10'],
+    prefixes: ['24'],
+    networks: ['storage'],
+  }),
   'dns/dns-service.sh.hbs': (base) => ({
     ...base,
     records: [
