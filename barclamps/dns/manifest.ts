@@ -185,6 +185,8 @@ export default defineBarclamp({
     'dns-client': {
       description: "The node's resolver pointed at the dns service; checks every node's name resolves",
       requires: ['dns-service'],
+      // implicit: bound on the node that needs it, never borrowed from another node.
+      flags: ['implicit'],
       jig: 'ssh',
       wants: ['anneal/admin-address', 'dns/domain'],
       actions: { check: clientCheck },

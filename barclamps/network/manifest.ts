@@ -182,6 +182,8 @@ export default defineBarclamp({
     'network-config': {
       description:
         "The node's hostname, /etc/hosts with every node, and its IPAM allocations configured on their interfaces",
+      // implicit: bound on the node that needs it, never borrowed from another node.
+      flags: ['implicit'],
       jig: 'ssh',
       templates: ['network-config.sh.hbs'],
       actions: { apply, check },

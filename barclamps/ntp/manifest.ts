@@ -121,6 +121,8 @@ export default defineBarclamp({
     'ntp-client': {
       description: "chrony on the node with the ntp service as its preferred source; checks it's the selected source",
       requires: ['ntp-service'],
+      // implicit: bound on the node that needs it, never borrowed from another node.
+      flags: ['implicit'],
       jig: 'ssh',
       wants: ['anneal/admin-address', 'ntp/servers', 'ntp/set-clock'],
       // 75: chronyd runs but has not selected the service within 30 s yet; retried with backoff.

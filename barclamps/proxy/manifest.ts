@@ -133,6 +133,8 @@ export default defineBarclamp({
     'proxy-client': {
       description: "The node's proxy environment and apt proxy pointed at the proxy service; checks a fetch through it",
       requires: ['proxy-service'],
+      // implicit: bound on the node that needs it, never borrowed from another node.
+      flags: ['implicit'],
       jig: 'ssh',
       wants: ['anneal/admin-address', 'proxy/port', 'proxy/no-proxy', 'proxy/check-url'],
       actions: { check: clientCheck },

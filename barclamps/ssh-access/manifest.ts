@@ -221,7 +221,9 @@ export default defineBarclamp({
     'ssh-access': {
       description:
         "root's authorized_keys (anneal's key first, then ssh-access/authorized-keys); records the node's host keys",
-      flags: ['cluster'],
+      // discovery: a deployment with anneal/discover binds it on every new node (a cluster role is not bound
+      // implicitly where other members exist), so every node's keys reach every known_hosts.
+      flags: ['cluster', 'discovery'],
       jig: 'ssh',
       wants: ['ssh-access/authorized-keys'],
       templates: ['ssh-access.sh.hbs'],
@@ -230,6 +232,8 @@ export default defineBarclamp({
     'ssh-known-hosts': {
       description: "/etc/ssh/ssh_known_hosts with every node's names, address and recorded host keys",
       requires: ['ssh-access'],
+      // implicit: bound on the node that needs it, never borrowed from another node.
+      flags: ['implicit'],
       jig: 'ssh',
       templates: ['ssh-known-hosts.sh.hbs'],
       actions: { apply: knownHostsApply, check: knownHostsCheck },
