@@ -17,7 +17,7 @@ const ipv4 = z
  * every node's known_hosts): ready-node requires `ssh-known-hosts`, and `ssh-access` is bound on each node
  * by discovery (or by the operator); both run after the install that would wipe them.
  */
-const READY_ROLES = ['ssh-known-hosts', 'ntp-client', 'dns-client', 'proxy-client', 'network-config'];
+const READY_ROLES = ['ssh-known-hosts', 'ntp-client', 'dns-client', 'proxy-client', 'network-config', 'hardware-check'];
 
 export default defineBarclamp({
   name: 'anneal',

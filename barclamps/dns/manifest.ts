@@ -122,7 +122,7 @@ const clientCheck: CheckAction = async (ctx) => {
       detail: `${value('tool')} ${name}: ${answer || 'no answer'}`,
       remediation:
         first === admin
-          ? `the dns service has no current record for ${name}: re-run dns-service (it reads the deployment's nodes when it runs; change a dns/* attrib), then check again`
+          ? `the dns service has no current record for ${name}: re-run dns-service (POST /api/v2/node-roles/{id}/rerun; it reads the deployment's nodes when it runs), then check again`
           : `point the resolver at ${admin} first: re-run the dns-client node-role of ${ctx.node.name}`,
     });
   });

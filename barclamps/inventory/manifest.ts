@@ -11,6 +11,8 @@ import {
   inventoryDrift,
   InventoryParseError,
   parseInventory,
+  unmetExpectations,
+  type HardwareExpectations,
   type Inventory,
 } from '../../core/domain/inventory';
 import { attr } from '../../core/plugins/attr';
@@ -138,6 +140,25 @@ const check: CheckAction = async (ctx) => {
   ];
 };
 
+/**
+ * hardware-check's check: the recorded inventory meets `inventory/expect`. A role of its own (noop, a leaf
+ * under ready-node) so that changing the expectations re-runs nothing but it and the milestone.
+ */
+const expectationsCheck: CheckAction = async (ctx) => {
+  const recorded = ctx.node.facts.inventory as Inventory | undefined;
+  const expect = ctx.attribs['inventory/expect'] as HardwareExpectations;
+  const unmet = recorded ? unmetExpectations(recorded, expect) : ['no inventory recorded'];
+  return [
+    {
+      name: "hardware meets the deployment's expectations",
+      ok: unmet.length === 0,
+      detail: unmet.length ? unmet.join('; ') : `meets inventory/expect ${JSON.stringify(expect)}`,
+      remediation:
+        'give the node the hardware inventory/expect asks for (or move it to a deployment whose expectations it meets), then run the inventory node-role again',
+    },
+  ];
+};
+
 export default defineBarclamp({
   name: 'inventory',
   version: '1.0.0',
@@ -165,6 +186,20 @@ export default defineBarclamp({
       schema: z.record(z.string(), z.string()),
       default: {},
     },
+    'inventory/expect': attr.object(
+      {
+        minThreads: z.int().min(1).optional(),
+        minMemoryMb: z.int().min(1).optional(),
+        minDisks: z.int().min(0).optional(),
+        minDiskGib: z.int().min(1).optional(),
+        minNics: z.int().min(0).optional(),
+      },
+      {
+        description:
+          "The deployment's hardware expectations of its nodes (minimum CPU threads, memory, disks and their size, NICs); the inventory check reports what a node lacks",
+        default: {},
+      },
+    ),
     'inventory/lldp': {
       description: 'LLDP neighbours per interface (from lldpctl, when installed): chassis and port',
       schema: z.array(lldp),
@@ -179,6 +214,13 @@ export default defineBarclamp({
       timeoutMs: 180_000,
       templates: ['inventory.sh.hbs'],
       actions: { apply, check },
+    },
+    'hardware-check': {
+      description: "Ready check: the node's recorded inventory meets the deployment's inventory/expect",
+      requires: ['inventory'],
+      flags: ['implicit'],
+      wants: ['inventory/expect'],
+      actions: { check: expectationsCheck },
     },
   },
 });

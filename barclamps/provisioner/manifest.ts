@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { installOses } from '../../core/domain/installs';
 import { attr } from '../../core/plugins/attr';
 import { defineBarclamp } from '../../core/plugins/manifest';
-import { osInstall } from './os-install';
+import { osInstall, osInstallCheck } from './os-install';
 import { authorizedKey, network, packageName } from './schemas';
 
 export const provisionerTemplates = [
@@ -62,7 +62,7 @@ export default defineBarclamp({
       // itself; an operator redeploys a node (POST /api/v2/nodes/{ref}/redeploy) to install it again.
       wants: ['provisioner/install-timeout-s'],
       timeoutMs: 60_000,
-      actions: { apply: osInstall },
+      actions: { apply: osInstall, check: osInstallCheck },
     },
     'provisioner-service': {
       description: 'Serves network-boot artifacts over HTTP (built into the anneal server)',

@@ -13,7 +13,7 @@
  * service's (missing BMC settings fail at once with the fix).
  */
 import { AppError } from '../../core/errors';
-import type { Action, ActionResult, RoleContext } from '../../core/plugins/manifest';
+import type { Action, ActionResult, CheckAction, RoleContext } from '../../core/plugins/manifest';
 
 const POLL_MS = 2_000;
 
@@ -84,4 +84,42 @@ export const osInstall: Action = async (ctx) => {
     if (err instanceof AppError && err.kind === 'operational') return notYet(`booting: ${err.message}`, progress);
     throw err;
   }
+};
+
+/**
+ * Ready check: the node runs the OS its install put there — its /etc/anneal/install.json names the
+ * install os-install completed, and os-release is that OS — which it can only do after booting from
+ * disk into the installed system.
+ */
+export const osInstallCheck: CheckAction = async (ctx) => {
+  const wall = ctx.wall as Partial<Progress> & { os?: string };
+  const out = await ctx.exec.run('cat /etc/anneal/install.json; echo; . /etc/os-release; echo "$ID-$VERSION_ID"', {
+    signal: ctx.signal,
+    timeoutMs: 20_000,
+  });
+  const [json = '', running = ''] = out.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-2);
+  let recorded: { install?: unknown; os?: unknown } = {};
+  try {
+    recorded = JSON.parse(json) as typeof recorded;
+  } catch {
+    /* reported below */
+  }
+  const redeploy = `redeploy the node (POST /api/v2/nodes/${ctx.node.name}/redeploy)`;
+  return [
+    {
+      name: 'installed by its last install',
+      ok: recorded.install === wall.installId,
+      detail: `/etc/anneal/install.json names install ${String(recorded.install)}; os-install completed install ${String(wall.installId)}`,
+      remediation: `the node was reinstalled or changed outside anneal: ${redeploy}`,
+    },
+    {
+      name: 'booted into the installed OS',
+      ok: running === wall.os,
+      detail: `os-release says ${running || 'nothing'}; installed ${String(wall.os)} (${String(recorded.os)})`,
+      remediation: `the node booted something else (check its boot order and disk), or ${redeploy}`,
+    },
+  ];
 };

@@ -281,3 +281,32 @@ export function inventoryDrift(recorded: Inventory, now: Inventory): string[] {
   cmp('lldp', recorded.lldp, now.lldp);
   return out;
 }
+
+/** What a deployment expects of its nodes' hardware (`inventory/expect`); every bound is optional. */
+export interface HardwareExpectations {
+  minThreads?: number;
+  minMemoryMb?: number;
+  minDisks?: number;
+  /** Each of at least `minDisks` disks (or at least one) has this many GiB. */
+  minDiskGib?: number;
+  minNics?: number;
+}
+
+/** Every expectation the inventory does not meet, as one line each (empty: it meets them all). Pure. */
+export function unmetExpectations(inv: Inventory, expect: HardwareExpectations): string[] {
+  const out: string[] = [];
+  const gib = 1024 ** 3;
+  if (expect.minThreads !== undefined && inv.cpu.threads < expect.minThreads)
+    out.push(`${inv.cpu.threads} CPU thread(s), expected at least ${expect.minThreads}`);
+  if (expect.minMemoryMb !== undefined && inv.memoryMb < expect.minMemoryMb)
+    out.push(`${inv.memoryMb} MB of memory, expected at least ${expect.minMemoryMb}`);
+  const bigEnough = inv.disks.filter((d) => d.sizeBytes >= (expect.minDiskGib ?? 0) * gib);
+  const wantDisks = expect.minDisks ?? (expect.minDiskGib !== undefined ? 1 : 0);
+  if (bigEnough.length < wantDisks)
+    out.push(
+      `${bigEnough.length} disk(s)${expect.minDiskGib !== undefined ? ` of at least ${expect.minDiskGib} GiB` : ''}, expected at least ${wantDisks}`,
+    );
+  if (expect.minNics !== undefined && inv.nics.length < expect.minNics)
+    out.push(`${inv.nics.length} NIC(s), expected at least ${expect.minNics}`);
+  return out;
+}

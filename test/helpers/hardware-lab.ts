@@ -7,11 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Context } from 'mocha';
 import { boot, type Anneal } from '../../core/boot';
 import { loadConfig } from '../../core/config';
 import type { NodeRecord, NodeRoleRecord } from '../../core/domain/records';
-import { labDown, labNodeCredentials, labPrerequisites, labUp, type LabStatus } from '../../core/lab';
+import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../core/lab';
 import { silentLogger } from '../../core/log';
 import { freshDatabase, type TestDatabase } from './engines';
 
@@ -35,15 +34,7 @@ export interface HardwareLab {
   close(): Promise<void>;
 }
 
-/** Fails (CI=true) or skips the suite when the lab cannot run here. */
-export function requireLab(ctx: Context): void {
-  const pre = labPrerequisites();
-  if (pre.ok) return;
-  const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-  if (process.env.CI === 'true') throw new Error(why);
-  console.warn(`    skipping: ${why}`);
-  ctx.skip();
-}
+export { requireLab } from './lab-e2e';
 
 export async function hardwareLab(prefix: string, nodes = 2): Promise<HardwareLab> {
   const name = `${prefix}${randomBytes(2).toString('hex')}`;

@@ -18,19 +18,14 @@ import { boot, type Anneal } from '../../core/boot';
 import { loadConfig } from '../../core/config';
 import type { NodeRoleRecord, RunRecord } from '../../core/domain/records';
 import { createLocalExecutor } from '../../core/exec/local';
-import { labDown, labNodeCredentials, labPrerequisites, labUp, type LabStatus } from '../../core/lab';
+import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../core/lab';
 import { silentLogger } from '../../core/log';
 import type { NodeView } from '../../core/plugins/manifest';
 import { roleTemplateData } from '../../core/plugins/registry';
 import { freshDatabase, type TestDatabase } from './engines';
+import { requireLab, ssh, sshArgs, type SshResult } from './lab-e2e';
 
 export const DEPLOYMENT = 'lab';
-
-export interface SshResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 export interface ReadyLab {
   name: string;
@@ -58,34 +53,10 @@ export interface ReadyLab {
   close(): Promise<void>;
 }
 
-function sshArgs(key: string, ip: string, command: string): string[] {
-  return [
-    ...['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'],
-    ...['-o', 'ConnectTimeout=3', '-o', 'BatchMode=yes', `root@${ip}`, command],
-  ];
-}
-
 const execFileAsync = promisify(execFile);
 
-function sshTo(key: string, ip: string, command: string): SshResult {
-  const res = spawnSync('ssh', sshArgs(key, ip, command), { encoding: 'utf8', timeout: 60_000 });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-
-function missingPrograms(programs: string[]): string[] {
-  return programs.filter((p) => spawnSync('sh', ['-c', `command -v ${p}`]).status !== 0);
-}
-
 /** Skips (or, with CI=true, fails) the suite when the lab or one of `programs` is missing. */
-export function requireReadyLab(ctx: Mocha.Context, programs: string[]): void {
-  const pre = labPrerequisites();
-  const missing = [...pre.missing, ...missingPrograms(programs)];
-  if (pre.ok && missing.length === 0) return;
-  const why = `lab prerequisites missing (root: ${pre.root}, missing: ${missing.join(', ') || 'none'})`;
-  if (process.env.CI === 'true') throw new Error(why);
-  console.warn(`    skipping: ${why}`);
-  ctx.skip();
-}
+export const requireReadyLab = requireLab;
 
 export async function readyLab(opts: {
   prefix: string;
@@ -142,9 +113,9 @@ export async function readyLab(opts: {
       dataDir,
       serviceDir,
       deploymentId: d.id,
-      ssh: (ip, command) => sshTo(key, ip, command),
+      ssh: (ip, command) => ssh(key, ip, command),
       sh(ip, command) {
-        const r = sshTo(key, ip, command);
+        const r = ssh(key, ip, command);
         if (r.status !== 0) throw new Error(`ssh ${ip} ${command}: exit ${r.status}: ${r.stderr}`);
         return r.stdout;
       },

@@ -5,7 +5,6 @@
  * while `ipmitool` powers a node off and on behind anneal's back, an ssh-jig action on all five whose
  * second run changes nothing, and `anneal lab down` leaving nothing behind.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -13,26 +12,12 @@ import { expect } from 'chai';
 import type { Anneal } from '../../../core/boot';
 import type { NodeRecord, NodeRoleRecord } from '../../../core/domain/records';
 import { tcpReachable } from '../../../core/exec/probe';
-import { labNodeCredentials, labPrerequisites, labStatus, type LabStatus } from '../../../core/lab';
+import { labNodeCredentials, labStatus, type LabStatus } from '../../../core/lab';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
 import { bootInProcess, freePort, spawnServer, waitFor, type ServerChild } from '../../helpers/server';
+import { exec, requireLab } from '../../helpers/lab-e2e';
 
 const repoRoot = path.resolve(__dirname, '../../..');
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(cmd: string, args: string[], env: Record<string, string> = {}, timeout = 60_000): Promise<Out> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
 
 describe('e2e: discovery, power monitor and alive on a 5-node lab (CLI + server)', function () {
   this.timeout(300_000);
@@ -70,13 +55,7 @@ describe('e2e: discovery, power monitor and alive on a 5-node lab (CLI + server)
     waitFor(probe, { timeoutMs, intervalMs: 200, describe: () => what });
 
   before(async function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-      if (process.env.CI === 'true') throw new Error(why);
-      console.warn(`    skipping: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     stateDir = mkdtempSync('/tmp/anneal-lab-test-');
     db = await freshDatabase('sqlite');
   });

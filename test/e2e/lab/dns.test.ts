@@ -2,8 +2,8 @@
  * Acceptance (ready-state issue, dns): dns-client bound on 3 lab nodes brings dns-service up on the admin
  * host (anneal's own dnsmasq on 10.231.0.1:53 only) with an A and PTR record per node, extra records and
  * round-robin service names, and points every node's resolver at it; every node resolves every node's
- * FQDN, its own included. A second converge changes nothing. A node that joins later is reported by the
- * check until dns-service runs again (it then reloads, same pid). Checks fail with the remediation once
+ * FQDN, its own included. A second converge changes nothing. A node that joins later runs dns-service
+ * again (rerunOnNewChild) before its own dns-client, which reloads dnsmasq (same pid). Checks fail with the remediation once
  * a node's resolver is broken. `remove` stops the service.
  */
 import { expect } from 'chai';
@@ -101,8 +101,11 @@ describe('e2e: dns barclamp on lab nodes', function () {
     }
   });
 
-  it('a node that joins is missing until dns-service runs again, which reloads dnsmasq (same pid)', async () => {
+  it('a node that joins runs dns-service again before its dns-client: every node resolves it; dnsmasq reloads (same pid)', async () => {
     const { services } = t.anneal;
+    const pid = livePid(pidFile());
+    const svc = (await t.nodeRoles()).find((n) => n.role === 'dns-service')!;
+    const svcRuns = (await t.runs(svc.id)).length;
     const lab = await labUp({ name: t.name, nodes: 4, log: silentLogger });
     const n4 = lab.nodes[3]!;
     const node = await services.inventory.createNode(
@@ -112,34 +115,18 @@ describe('e2e: dns barclamp on lab nodes', function () {
     await services.binding.bind(t.deploymentId, 'dns-client', node.id);
     await services.changes.commitNode(node.id, 'test');
     await t.converge();
-    const pid = livePid(pidFile());
 
-    const n1 = t.lab.nodes[0]!;
-    const missing = await services.checks.forNode(n1.name);
-    expect(missing.ok).to.equal(false);
-    const failed = missing.checks.filter((c) => !c.ok);
-    expect(failed.map((c) => c.name)).to.deep.equal([`${n4.name} resolves to ${n4.ip}`]);
-    expect(failed[0]!.remediation).to.equal(
-      `the dns service has no current record for ${n4.name}: re-run dns-service (it reads the deployment's nodes when it runs; change a dns/* attrib), then check again`,
+    // dns-service says rerunOnNewChild: binding the fourth dns-client ran it once more, with the new node.
+    const runs = await t.runs(svc.id);
+    expect(runs).to.have.length(svcRuns + 1);
+    expect(runs.at(-1)!.stdoutTail).to.match(
+      /^changed: .*\/hosts \(\d+ records\)\nreloaded dnsmasq \d+ on 10\.231\.0\.1:53\n$/,
     );
-
-    // Any change of a dns/* attrib dns-service wants runs it again: it reads the node list afresh.
-    await services.changes.setAttrib(
-      'deployment',
-      t.deploymentId,
-      'dns/extra-records',
-      [
-        { name: 'printer.lab', address: '10.231.0.99' },
-        { name: 'scanner.lab', address: '10.231.0.98' },
-      ],
-      'test',
-    );
-    await services.changes.commitDeployment(DEPLOYMENT, 'test');
-    await t.converge();
-    const svc = (await t.nodeRoles()).find((n) => n.role === 'dns-service')!;
-    const last = (await t.runs(svc.id)).at(-1)!;
-    expect(last.stdoutTail).to.match(/^changed: .*\/hosts \(9 records\)\nreloaded dnsmasq \d+ on 10\.231\.0\.1:53\n$/);
     expect(livePid(pidFile())).to.equal(pid);
+    const n4Client = (await t.nodeRoles()).find((n) => n.role === 'dns-client' && n.node === n4.name)!;
+    expect((await t.runs(n4Client.id))[0]!.startedAt, 'the new client ran after the service').to.be.at.least(
+      runs.at(-1)!.endedAt!,
+    );
     for (const n of [...t.lab.nodes, n4]) {
       const r = await services.checks.forNode(n.name);
       expect(r, JSON.stringify(r.checks.filter((c) => !c.ok))).to.deep.include({ ok: true, failed: 0 });

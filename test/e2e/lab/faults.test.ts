@@ -10,14 +10,12 @@
  * connection meets the fault while the other nodes run their ssh role.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   labDown,
   labFault,
   labHeal,
   labNodeCredentials,
-  labPrerequisites,
   labUp,
   type LabFault,
   type LabStatus,
@@ -28,6 +26,7 @@ import { loadConfig } from '../../../core/config';
 import type { NodeRoleRecord } from '../../../core/domain/records';
 import testBarclamp from '../../fixtures/barclamps/test/manifest';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
+import { requireLab, ssh } from '../../helpers/lab-e2e';
 
 /** The annealer's retry policy and ssh connect timeout for this test, set through the product's config. */
 const RETRY = { ANNEAL_RETRY_MAX_ATTEMPTS: '3', ANNEAL_RETRY_BASE_MS: '200', ANNEAL_RETRY_MAX_MS: '1000' };
@@ -35,18 +34,6 @@ const CONNECT_TIMEOUT_MS = 3000;
 const MAX_ATTEMPTS = 3;
 /** How long node-roles sleep in test-discover before their ssh role runs: the window for the fault. */
 const DISCOVER_MS = 1500;
-
-function ssh(key: string, ip: string, command: string): { status: number | null; stdout: string } {
-  const res = spawnSync(
-    'ssh',
-    [
-      ...['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'],
-      ...['-o', 'ConnectTimeout=3', '-o', 'BatchMode=yes', `root@${ip}`, command],
-    ],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  return { status: res.status, stdout: res.stdout };
-}
 
 async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -63,13 +50,7 @@ describe('e2e: fault injection while 5 lab nodes converge an ssh role', function
   let key: string;
 
   before(async function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-      if (process.env.CI === 'true') throw new Error(why);
-      console.warn(`    skipping: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     lab = await labUp({ name, nodes: 5, annealUrl: null, log: silentLogger });
     key = (await labNodeCredentials({ name, node: 1 })).ssh.privateKeyPath;
   });

@@ -31,7 +31,7 @@ import YAML from 'yaml';
 import { barclamps } from '../../../barclamps';
 import type { InstallOs } from '../../../core/domain/installs';
 import { AppError } from '../../../core/errors';
-import { labDown, labNodeCredentials, labPrerequisites, labUp, type LabStatus } from '../../../core/lab';
+import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../../core/lab';
 import { silentLogger } from '../../../core/log';
 import type { PluginManifest } from '../../../core/plugins/manifest';
 import { loadRegistry } from '../../../core/plugins/registry';
@@ -62,6 +62,7 @@ import {
   type TemplateEntry,
 } from '../../helpers/hostile';
 import { ed25519PublicKeyLine } from '../../helpers/ssh-keys';
+import { requireLab } from '../../helpers/lab-e2e';
 
 const shipped: PluginManifest[] = [...barclamps, ...workloads];
 const registry = loadRegistry([...shipped, fixture]);
@@ -143,13 +144,7 @@ describe('e2e: hostile values in every shipped template, run on a lab node', fun
   const runTexts = new Set<string>();
 
   before(async function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-      if (process.env.CI === 'true') throw new Error(why);
-      console.warn(`    skipping: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     lab = await labUp({ name, nodes: 2, annealUrl: null, log: silentLogger });
     key = (await labNodeCredentials({ name, node: 1 })).ssh.privateKeyPath;
     // The stand-in provisioner: serves each install case's rendered artifacts to the lab installer.

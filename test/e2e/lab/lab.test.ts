@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -9,28 +8,13 @@ import {
   labFault,
   labHeal,
   labNodeCredentials,
-  labPrerequisites,
   labStatus,
   labUp,
   type LabNodeStatus,
   type LabStatus,
 } from '../../../core/lab';
 import { silentLogger } from '../../../core/log';
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(cmd: string, args: string[], env: Record<string, string> = {}, timeout = 30_000): Promise<Out> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+import { exec, requireLab } from '../../helpers/lab-e2e';
 
 /** True when <ip>:22 accepts a TCP connection within 1 s. */
 function sshPortOpen(ip: string): Promise<boolean> {
@@ -98,13 +82,7 @@ describe('lab (e2e: namespaces, sshd, ipmi_sim)', function () {
   };
 
   before(function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = !pre.root ? 'the tests are not running as root' : `missing programs: ${pre.missing.join(', ')}`;
-      if (process.env.CI === 'true') throw new Error(`the lab is required (CI) but ${why}`);
-      console.warn(`    skipping lab suite: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     stateDir = mkdtempSync('/tmp/anneal-lab-test-');
   });
 

@@ -5,7 +5,6 @@
  * from disk. One node per OS: Rocky (kickstart), Debian (preseed), Ubuntu (cloud-init autoinstall).
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,22 +14,13 @@ import { createApp } from '../../../core/api/app';
 import { boot, type Anneal } from '../../../core/boot';
 import { loadConfig } from '../../../core/config';
 import type { InstallOs } from '../../../core/domain/installs';
-import { labDown, labNodeCredentials, labPrerequisites, labStatus, labUp, type LabStatus } from '../../../core/lab';
+import { labDown, labNodeCredentials, labStatus, labUp, type LabStatus } from '../../../core/lab';
 import { silentLogger } from '../../../core/log';
 import type { BmcTarget } from '../../../core/power/driver';
 import { createIpmiDriver } from '../../../core/power/ipmi';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
 import { ed25519PublicKeyLine } from '../../helpers/ssh-keys';
-
-function ssh(key: string, ip: string, command: string): { status: number | null; stdout: string } {
-  const res = spawnSync(
-    'ssh',
-    ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=3',
-      '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', `root@${ip}`, command],
-    { encoding: 'utf8', timeout: 20_000 },
-  ); // prettier-ignore
-  return { status: res.status, stdout: res.stdout };
-}
+import { requireLab, ssh } from '../../helpers/lab-e2e';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -100,13 +90,7 @@ describe('e2e: network-boot installs on lab nodes', function () {
   const pxeLog = (i: number) => readFileSync(path.join(lab.labDir, 'nodes', `n${i + 1}`, 'bmc', 'pxe.log'), 'utf8');
 
   before(async function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-      if (process.env.CI === 'true') throw new Error(why);
-      console.warn(`    skipping: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     const port = await freePort();
     const url = `http://10.231.0.1:${port}`;
     db = await freshDatabase('sqlite');

@@ -5,7 +5,6 @@
  * again and leaves the other untouched.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,20 +12,11 @@ import type { Server } from 'node:http';
 import { createApp } from '../../../core/api/app';
 import { boot, type Anneal } from '../../../core/boot';
 import { loadConfig } from '../../../core/config';
-import { labDown, labNodeCredentials, labPrerequisites, labUp, type LabStatus } from '../../../core/lab';
+import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../../core/lab';
 import { silentLogger } from '../../../core/log';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
 import { freePort, waitFor } from '../../helpers/server';
-
-function ssh(key: string, ip: string, command: string): { status: number | null; stdout: string } {
-  const res = spawnSync(
-    'ssh',
-    ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=3',
-      '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', `root@${ip}`, command],
-    { encoding: 'utf8', timeout: 20_000 },
-  ); // prettier-ignore
-  return { status: res.status, stdout: res.stdout };
-}
+import { requireLab, ssh } from '../../helpers/lab-e2e';
 
 describe('e2e: os-install and redeploy on lab nodes', function () {
   this.timeout(300_000);
@@ -79,13 +69,7 @@ describe('e2e: os-install and redeploy on lab nodes', function () {
     ).then(() => anneal.annealer.settle({ timeoutMs: 60_000 }));
 
   before(async function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-      if (process.env.CI === 'true') throw new Error(why);
-      console.warn(`    skipping: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     const port = await freePort();
     const url = `http://10.231.0.1:${port}`;
     lab = await labUp({ name, nodes: 2, annealUrl: url, log: silentLogger });
@@ -155,6 +139,23 @@ describe('e2e: os-install and redeploy on lab nodes', function () {
       const out = ssh(key, n.ip, '. /etc/os-release; echo "$ID $VERSION_ID"; cat /etc/hostname');
       expect(out.stdout.trim().split('\n')).to.deep.equal([`${id} ${version}`, n.name]);
     }
+  });
+
+  it('checks that each node runs its installed OS; the check fails with the remedy when it does not', async () => {
+    const good = await anneal.services.checks.forNode(lab.nodes[1]!.name);
+    expect(good).to.deep.include({ ok: true, failed: 0 });
+    expect(good.checks.map((c) => c.name)).to.deep.equal([
+      'installed by its last install',
+      'booted into the installed OS',
+    ]);
+    ssh(key, lab.nodes[1]!.ip, 'cp /etc/os-release /root/os-release.keep; echo ID=other > /etc/os-release');
+    const bad = await anneal.services.checks.forNode(lab.nodes[1]!.name);
+    expect(bad.checks[1]).to.deep.include({
+      ok: false,
+      detail: 'os-release says other-; installed debian-12 (debian-12)',
+    });
+    expect(bad.checks[1]!.remediation).to.include(`POST /api/v2/nodes/${lab.nodes[1]!.name}/redeploy`);
+    ssh(key, lab.nodes[1]!.ip, 'mv /root/os-release.keep /etc/os-release');
   });
 
   it('redeploys one node: a new install on it, nothing on the other', async () => {

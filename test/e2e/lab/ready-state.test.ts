@@ -29,9 +29,11 @@ const CHECKED_ROLES = [
   'bmc-configure',
   'bios-configure',
   'dns-client',
+  'hardware-check',
   'inventory',
   'network-config',
   'ntp-client',
+  'os-install',
   'proxy-client',
   'raid-configure',
   'ssh-access',
@@ -90,6 +92,8 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
       'anneal/admin-address': lab.hostIp,
       'ntp/set-clock': false,
       'provisioner/os': 'debian-12',
+      // Lab nodes: two disks of 8 and 16 GiB, two NICs.
+      'inventory/expect': { minDisks: 2, minDiskGib: 8, minNics: 2 },
     };
     for (const [k, v] of Object.entries(site)) await services.changes.setAttrib('deployment', system.id, k, v, 'test');
     await services.changes.commitDeployment('system', 'test');
@@ -182,5 +186,58 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
       .filter((nr) => nr.role === 'ntp-client' || nr.role === 'ready-node')
       .map((nr) => `${nr.role}@${nr.node}`);
     expect(rerun.sort()).to.deep.equal(expected.sort());
+  });
+
+  it('redeploying one node takes it back through os-install to ready-node; the other nodes are untouched', async () => {
+    // Its peers' known_hosts are refreshed (a reinstalled machine may have new host keys): on the other
+    // nodes only ssh-known-hosts (and the milestone above it) may run, and they must change nothing.
+    const target = lab.nodes[0]!.name;
+    const nrs = await systemNodeRoles();
+    const runsOf = async () =>
+      new Map(
+        await Promise.all(
+          nrs.map(async (nr) => [nr.id, (await anneal.store.runs.list({ nodeRoleId: nr.id })).length] as const),
+        ),
+      );
+    const before = await runsOf();
+    const installBefore = await anneal.services.provisioner.currentInstall(target);
+    await anneal.services.changes.redeploy(target, 'test');
+    const out = await cli('converge', 'system', '--timeout', '300');
+    expect(out.code, out.stderr).to.equal(0);
+    await anneal.annealer.settle({ timeoutMs: 60_000 });
+    const after = await runsOf();
+    const rerun = nrs.filter((nr) => after.get(nr.id)! > before.get(nr.id)!);
+    const elsewhere = rerun.filter((nr) => nr.node !== target);
+    expect([...new Set(elsewhere.map((nr) => nr.role))].sort()).to.deep.equal(
+      elsewhere.length ? ['ready-node', 'ssh-known-hosts'] : [],
+    );
+    for (const nr of elsewhere.filter((x) => x.role === 'ssh-known-hosts')) {
+      const last = (await anneal.store.runs.list({ nodeRoleId: nr.id })).at(-1)!;
+      expect(last.stdoutTail, `${nr.node}: ${last.stdoutTail}`).to.not.match(/^changed/m);
+    }
+    expect(
+      rerun
+        .filter((nr) => nr.node === target)
+        .map((nr) => nr.role)
+        .sort(),
+    ).to.include.members([
+      'os-install',
+      'installed-node',
+      'ntp-client',
+      'dns-client',
+      'proxy-client',
+      'network-config',
+      'ssh-access',
+      'ssh-known-hosts',
+      'ready-node',
+    ]);
+    for (const role of ['inventory', 'raid-configure', 'bios-configure']) {
+      expect(rerun.map((nr) => nr.role)).to.not.include(role);
+    }
+    const installAfter = await anneal.services.provisioner.currentInstall(target);
+    expect(installAfter.id).to.be.above(installBefore.id);
+    expect(installAfter.state).to.equal('complete');
+    const checks = await anneal.services.checks.forNode(target);
+    expect(checks.checks.filter((c) => !c.ok)).to.deep.equal([]);
   });
 });

@@ -8,7 +8,6 @@ import {
   labFault,
   labHeal,
   labNodeCredentials,
-  labPrerequisites,
   labStatus,
   labUp,
   type LabNodeStatus,
@@ -17,6 +16,7 @@ import {
 import { silentLogger } from '../../../core/log';
 import type { BmcTarget } from '../../../core/power/driver';
 import { createRedfishDriver } from '../../../core/power/redfish';
+import { requireLab } from '../../helpers/lab-e2e';
 
 /** True when <ip>:22 accepts a TCP connection within 1 s. */
 function sshPortOpen(ip: string): Promise<boolean> {
@@ -101,13 +101,7 @@ describe('e2e: the redfish driver on the lab Redfish BMC emulator', function () 
   };
 
   before(async function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-      if (process.env.CI === 'true') throw new Error(why);
-      console.warn(`    skipping: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     stateDir = mkdtempSync('/tmp/anneal-redfish-test-');
     lab = await labUp({ name, nodes: 2, stateDir, bmcBasePort, redfishBasePort, log: silentLogger });
   });

@@ -9,7 +9,6 @@
  * first test checks that the node's commands are the lab's shims and that its bounding set lacks
  * CAP_SYS_BOOT; every later test depends on it (mocha --bail is not needed: `shimsVerified` gates them).
  */
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -21,35 +20,13 @@ import { boot, type Anneal } from '../../../core/boot';
 import { loadConfig } from '../../../core/config';
 import type { NodeRecord } from '../../../core/domain/records';
 import { tcpReachable } from '../../../core/exec/probe';
-import {
-  labDown,
-  labNodeCredentials,
-  labPrerequisites,
-  labStatus,
-  labUp,
-  type LabNodeStatus,
-  type LabStatus,
-} from '../../../core/lab';
+import { labDown, labNodeCredentials, labStatus, labUp, type LabNodeStatus, type LabStatus } from '../../../core/lab';
 import { NODE_POWER_SHIMS } from '../../../core/lab/node';
 import { silentLogger } from '../../../core/log';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
+import { exec, requireLab } from '../../helpers/lab-e2e';
 
 const repoRoot = path.resolve(__dirname, '../../..');
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(cmd: string, args: string[], env: Record<string, string> = {}, timeout = 30_000): Promise<Out> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -145,13 +122,7 @@ describe('e2e: the ssh power driver (reboot) on a 2-node lab', function () {
   };
 
   before(async function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-      if (process.env.CI === 'true') throw new Error(why);
-      console.warn(`    skipping: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     stateDir = mkdtempSync('/tmp/anneal-ssh-hammer-test-');
     lab = await labUp({ name, nodes: 2, stateDir, bmcBasePort, redfishBasePort, annealUrl: null, log: silentLogger });
     key = (await labNodeCredentials({ name, stateDir, node: 1 })).ssh.privateKeyPath;

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { labDown, labNodeCredentials, labPrerequisites, labStatus, labUp, type LabStatus } from '../../../core/lab';
+import { labDown, labNodeCredentials, labStatus, labUp, type LabStatus } from '../../../core/lab';
 import { silentLogger } from '../../../core/log';
 import { createIpmiDriver } from '../../../core/power/ipmi';
 import type { BmcTarget } from '../../../core/power/driver';
@@ -10,28 +10,7 @@ import { boot, type Anneal } from '../../../core/boot';
 import { loadConfig } from '../../../core/config';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
 import type { RunRecord } from '../../../core/domain/records';
-
-function ssh(key: string, ip: string, command: string): { status: number | null; stdout: string } {
-  const res = spawnSync(
-    'ssh',
-    [
-      '-i',
-      key,
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'ConnectTimeout=3',
-      '-o',
-      'BatchMode=yes',
-      `root@${ip}`,
-      command,
-    ],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  return { status: res.status, stdout: res.stdout };
-}
+import { requireLab, ssh } from '../../helpers/lab-e2e';
 
 /**
  * A failed attempt is acceptable only as an operational ssh error that the annealer retried (seen
@@ -55,13 +34,7 @@ describe('e2e: the ssh jig and the ipmi driver on lab nodes', function () {
   let key: string;
 
   before(async function () {
-    const pre = labPrerequisites();
-    if (!pre.ok) {
-      const why = `lab prerequisites missing (root: ${pre.root}, missing: ${pre.missing.join(', ') || 'none'})`;
-      if (process.env.CI === 'true') throw new Error(why);
-      console.warn(`    skipping: ${why}`);
-      this.skip();
-    }
+    requireLab(this);
     lab = await labUp({ name, nodes: 3, annealUrl: null, log: silentLogger });
     key = (await labNodeCredentials({ name, node: 1 })).ssh.privateKeyPath;
     db = await freshDatabase('sqlite');

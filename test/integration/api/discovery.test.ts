@@ -25,10 +25,9 @@ for (const engine of engines) {
     });
 
     const nodeRoles = async (node: string) =>
-      ((await api.get(`/nodes/${node}/node-roles`)).body as { items: NodeRoleBody[] }).items.map((nr) => [
-        nr.role,
-        nr.state,
-      ]);
+      ((await api.get(`/nodes/${node}/node-roles`)).body as { items: NodeRoleBody[] }).items.map(
+        (nr) => [nr.role, nr.state] as [string, string],
+      );
 
     it('leaves a new node alone by default', async () => {
       await api.post('/deployments/d1/commit');
@@ -44,11 +43,22 @@ for (const engine of engines) {
       const created = await api.post('/nodes', { name: 'n1.lab', deployment: 'd1', alive: true });
       expect(created.status).to.equal(201);
       expect(created.body).to.deep.include({ name: 'n1.lab', state: 'committed' });
-      expect(await nodeRoles('n1.lab')).to.deep.equal([['test-discover', 'todo']]);
+      // Every discovery role (the fixture's test-discover, and the shipped ready-node and ssh-access with the
+      // stack ready-node requires), bound on the node itself and committed.
+      const bound = new Map(await nodeRoles('n1.lab'));
+      expect(bound.get('test-discover')).to.equal('todo');
+      expect([...bound.keys()]).to.include.members([
+        'ready-node',
+        'ssh-access',
+        'inventory',
+        'os-install',
+        'ntp-client',
+      ]);
+      expect([...bound.values()].filter((s) => s === 'proposed')).to.deep.equal([]);
       api.anneal.annealer.start();
       await api.anneal.annealer.settle();
       await api.anneal.annealer.stop();
-      expect(await nodeRoles('n1.lab')).to.deep.equal([['test-discover', 'active']]);
+      expect(new Map(await nodeRoles('n1.lab')).get('test-discover')).to.equal('active');
     });
 
     it('rejects a value that is not a boolean, naming the attrib', async () => {

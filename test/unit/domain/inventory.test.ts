@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { chunkedOutput, inventoryDrift, parseInventory } from '../../../core/domain/inventory';
+import { chunkedOutput, inventoryDrift, parseInventory, unmetExpectations } from '../../../core/domain/inventory';
 
 const T = '\t';
 const base = [
@@ -113,5 +113,37 @@ describe('inventory: parsing the gather script output', () => {
     const b = { ...a, memoryMb: 1, disks: a.disks.slice(1) };
     expect(inventoryDrift(a, a)).to.deep.equal([]);
     expect(inventoryDrift(a, b).map((l) => l.split(':')[0])).to.deep.equal(['memory-mb', 'disks']);
+  });
+});
+
+describe('unmetExpectations', () => {
+  const gib = 1024 ** 3;
+  const inv = {
+    cpu: { model: 'x', sockets: 1, cores: 2, threads: 4 },
+    memoryMb: 8000,
+    disks: [
+      { name: 'sda', sizeBytes: 8 * gib, model: 'm', serial: 's1', rotational: null },
+      { name: 'sdb', sizeBytes: 16 * gib, model: 'm', serial: 's2', rotational: null },
+    ],
+    nics: [{ name: 'eth0', mac: '52:54:00:00:00:01', link: 'up' as const, speedMbps: null }],
+    dmi: {},
+    lldp: [],
+    source: 'lab' as const,
+  };
+
+  it('meets no expectations trivially, and names every unmet one with what the node has', () => {
+    expect(unmetExpectations(inv, {})).to.deep.equal([]);
+    expect(unmetExpectations(inv, { minThreads: 4, minMemoryMb: 8000, minDisks: 2, minNics: 1 })).to.deep.equal([]);
+    expect(
+      unmetExpectations(inv, { minThreads: 8, minMemoryMb: 16000, minDisks: 2, minDiskGib: 10, minNics: 2 }),
+    ).to.deep.equal([
+      '4 CPU thread(s), expected at least 8',
+      '8000 MB of memory, expected at least 16000',
+      '1 disk(s) of at least 10 GiB, expected at least 2',
+      '1 NIC(s), expected at least 2',
+    ]);
+    expect(unmetExpectations(inv, { minDiskGib: 32 })).to.deep.equal([
+      '0 disk(s) of at least 32 GiB, expected at least 1',
+    ]);
   });
 });
