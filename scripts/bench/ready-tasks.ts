@@ -19,7 +19,7 @@ export interface ReadyTask {
 /**
  * Only those whose role exists in barclamps/index.ts are run, in this order by every contender (anneal:
  * the binding order, which is its claim order on a node). ntp comes last: its wait for chronyd to select
- * the service (~4–5 s, chrony's own iburst sampling) is the same for every contender, and with ntp last
+ * the service (about 1 s: iburst with minpoll -4 on the one-hop admin source) is the same for every contender, and with ntp last
  * the moment chronyd started on the last node marks "everything configured" for all three.
  */
 export const READY_TASKS: ReadyTask[] = [
@@ -70,7 +70,7 @@ export function contents(v: BenchValues) {
     chronyConf: [
       '# Managed by anneal-bench (ntp); local edits are overwritten.',
       '# chronyd options: -x',
-      `server ${v.admin} iburst prefer`,
+      `server ${v.admin} iburst prefer minpoll -4 maxpoll 6`,
       'driftfile /var/lib/chrony/chrony.drift',
       'makestep 1 3',
       '',
@@ -293,7 +293,7 @@ export function probeScript(v: BenchValues): string {
     'if [ -n "$p" ] && [ -r /proc/$p/stat ]; then read -r up _ </proc/uptime; now=$(date +%s.%N); ' +
       'awk -v st="$(cut -d" " -f22 /proc/$p/stat)" -v hz="$(getconf CLK_TCK)" -v up="$up" -v now="$now" ' +
       '\'BEGIN { printf "chronyd-started %.0f\\n", (now - (up - st / hz)) * 1000 }\'; fi',
-    `echo "chrony-server $(grep -c '^server ${v.admin} iburst prefer$' /etc/chrony/chrony.conf 2>/dev/null)"`,
+    `echo "chrony-server $(grep -c '^server ${v.admin} iburst prefer minpoll -4 maxpoll 6$' /etc/chrony/chrony.conf 2>/dev/null)"`,
     `echo "chrony-selected $(chronyc -n sources 2>/dev/null | awk '$1 == "^*" { print $2 }')"`,
     `echo "resolv-first $(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf 2>/dev/null)"`,
     `echo "resolv-search $(awk '$1 == "search" { print $2; exit }' /etc/resolv.conf 2>/dev/null)"`,

@@ -68,7 +68,7 @@ describe('e2e: ntp barclamp on lab nodes', function () {
     for (const n of t.lab.nodes) {
       const s = nodeState(n.ip);
       before[n.ip] = s;
-      expect(s.conf).to.include('server 10.231.0.1 iburst prefer\n');
+      expect(s.conf).to.include('server 10.231.0.1 iburst prefer minpoll -4 maxpoll 6\n');
       expect(s.conf).to.include('# chronyd options: -x\n');
       expect(s.args).to.match(/^chronyd -x -u _chrony -f \/etc\/chrony\/chrony.conf /);
       // The probe the check uses: the service is the selected source.
@@ -117,7 +117,7 @@ describe('e2e: ntp barclamp on lab nodes', function () {
     expect(livePid(pidFile())).to.equal(svcPidBefore);
     for (const [i, n] of t.lab.nodes.entries()) {
       const s = nodeState(n.ip);
-      expect(s.conf).to.include('server 10.231.0.1 iburst prefer\nserver 10.231.0.12 iburst\n');
+      expect(s.conf).to.include('server 10.231.0.1 iburst prefer minpoll -4 maxpoll 6\nserver 10.231.0.12 iburst\n');
       expect(s.pid).to.not.equal(pidsBefore[i]);
       expect(t.sh(n.ip, 'chronyc -n sources')).to.match(/^\^\* 10\.231\.0\.1 /m);
     }
