@@ -10,16 +10,10 @@
  * and says so. docs/barclamps.md ("dns") has the details.
  */
 import { z } from 'zod';
-import { AppError } from '../../core/errors';
 import { attr } from '../../core/plugins/attr';
-import {
-  defineBarclamp,
-  type Action,
-  type CheckAction,
-  type CheckResult,
-  type RoleContext,
-} from '../../core/plugins/manifest';
+import { defineBarclamp, type Action, type CheckAction, type CheckResult } from '../../core/plugins/manifest';
 import { roleTemplateData } from '../../core/plugins/registry';
+import { runTemplate, scriptAction } from '../../core/plugins/run-template';
 import { shellQuote } from '../../core/templates/render';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -67,16 +61,8 @@ export function hostRecords(
 /** dns-service: the deployment's nodes from anneal, rendered into the script as records. */
 const serviceApply: Action = async (ctx) => {
   const records = hostRecords(await ctx.admin.deploymentNodes(), ctx.attribs, (m) => ctx.log.warn(m));
-  return runScript(ctx, 'dns-service.sh.hbs', { ...roleTemplateData(ctx), records });
+  return { done: true, output: await runTemplate(ctx, 'dns-service.sh.hbs', { ...roleTemplateData(ctx), records }) };
 };
-
-async function runScript(ctx: RoleContext, template: string, data?: Record<string, unknown>) {
-  const output = await ctx.exec.run(ctx.render(template, data), { signal: ctx.signal, timeoutMs: 60_000 });
-  if (output.exitCode === 0) return { done: true as const, output };
-  throw new AppError('ERR_COMMAND_FAILED', `${template} exited ${output.exitCode} on ${ctx.node.name}`, {
-    details: { exitCode: output.exitCode, stdoutTail: output.stdout, stderrTail: output.stderr },
-  });
-}
 
 /**
  * dns-client's ready checks, read-only, through the node's configured resolver (dig without @server reads
@@ -179,7 +165,7 @@ export default defineBarclamp({
       templates: ['dns-service.sh.hbs', 'dns-service-remove.sh.hbs'],
       actions: {
         apply: serviceApply,
-        remove: (ctx) => runScript(ctx, 'dns-service-remove.sh.hbs'),
+        remove: scriptAction('dns-service-remove.sh.hbs'),
       },
     },
     'dns-client': {

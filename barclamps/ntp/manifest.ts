@@ -6,8 +6,8 @@
  */
 import { z } from 'zod';
 import { attr } from '../../core/plugins/attr';
-import { defineBarclamp, type Action, type CheckAction, type CheckResult } from '../../core/plugins/manifest';
-import { AppError } from '../../core/errors';
+import { scriptAction } from '../../core/plugins/run-template';
+import { defineBarclamp, type CheckAction, type CheckResult } from '../../core/plugins/manifest';
 
 /** A host name or IPv4 address: what chrony accepts after `server`, and nothing a config line could hide in. */
 const ntpServer = z
@@ -25,17 +25,6 @@ const ipv4Cidr = z
     /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/,
     'expected an IPv4 network like 10.231.0.0/24',
   );
-
-/** Runs one of the barclamp's script templates with the role's data through the role's jig. */
-function script(template: string): Action {
-  return async (ctx) => {
-    const output = await ctx.exec.run(ctx.render(template), { signal: ctx.signal, timeoutMs: 60_000 });
-    if (output.exitCode === 0) return { done: true, output };
-    throw new AppError('ERR_COMMAND_FAILED', `${template} exited ${output.exitCode} on ${ctx.node.name}`, {
-      details: { exitCode: output.exitCode, stdoutTail: output.stdout, stderrTail: output.stderr },
-    });
-  };
-}
 
 /**
  * ntp-client's ready checks, read-only: chronyd answers `chronyc`, and its selected source (`^*` in
@@ -116,7 +105,7 @@ export default defineBarclamp({
       jig: 'local',
       wants: ['anneal/admin-address', 'ntp/upstream', 'ntp/allow', 'ntp/local-stratum'],
       templates: ['ntp-service-remove.sh.hbs'],
-      actions: { remove: script('ntp-service-remove.sh.hbs') },
+      actions: { remove: scriptAction('ntp-service-remove.sh.hbs') },
     },
     'ntp-client': {
       description: "chrony on the node with the ntp service as its preferred source; checks it's the selected source",

@@ -5,9 +5,9 @@
  * docs/barclamps.md ("proxy") lists what each role writes and checks.
  */
 import { z } from 'zod';
-import { AppError } from '../../core/errors';
 import { attr } from '../../core/plugins/attr';
-import { defineBarclamp, type Action, type CheckAction, type CheckResult } from '../../core/plugins/manifest';
+import { scriptAction } from '../../core/plugins/run-template';
+import { defineBarclamp, type CheckAction, type CheckResult } from '../../core/plugins/manifest';
 import { shellQuote } from '../../core/templates/render';
 
 const HOST = /[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*/.source;
@@ -21,17 +21,6 @@ const ipv4Cidr = z
 
 /** The host tinyproxy answers its own statistics page for (a request for it never leaves the proxy). */
 export const STATS_HOST = 'tinyproxy.stats';
-
-/** Runs one of the barclamp's script templates with the role's data through the role's jig. */
-function script(template: string): Action {
-  return async (ctx) => {
-    const output = await ctx.exec.run(ctx.render(template), { signal: ctx.signal, timeoutMs: 60_000 });
-    if (output.exitCode === 0) return { done: true, output };
-    throw new AppError('ERR_COMMAND_FAILED', `${template} exited ${output.exitCode} on ${ctx.node.name}`, {
-      details: { exitCode: output.exitCode, stdoutTail: output.stdout, stderrTail: output.stderr },
-    });
-  };
-}
 
 /**
  * proxy-client's ready checks, read-only: the environment file names the proxy, the proxy answers its
@@ -128,7 +117,7 @@ export default defineBarclamp({
       jig: 'local',
       wants: ['anneal/admin-address', 'proxy/port', 'proxy/allow', 'proxy/upstream'],
       templates: ['proxy-service-remove.sh.hbs'],
-      actions: { remove: script('proxy-service-remove.sh.hbs') },
+      actions: { remove: scriptAction('proxy-service-remove.sh.hbs') },
     },
     'proxy-client': {
       description: "The node's proxy environment and apt proxy pointed at the proxy service; checks a fetch through it",

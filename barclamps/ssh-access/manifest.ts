@@ -27,6 +27,7 @@ import {
   type RoleContext,
 } from '../../core/plugins/manifest';
 import { roleTemplateData } from '../../core/plugins/registry';
+import { runTemplate } from '../../core/plugins/run-template';
 import { authorizedKey } from '../provisioner/schemas';
 
 const HOST_KEY =
@@ -39,17 +40,6 @@ const hostKey = z.string().regex(HOST_KEY, 'expected "<type> <base64>" of an SSH
 
 /** `<type> <base64>` of a key line, for comparing keys whatever their comments. */
 const keyId = (line: string) => line.trim().split(/\s+/).slice(0, 2).join(' ');
-
-async function runScript(ctx: RoleContext, template: string, data: Record<string, unknown>) {
-  const output = await ctx.exec.run(ctx.render(template, { ...roleTemplateData(ctx), ...data }), {
-    signal: ctx.signal,
-    timeoutMs: 60_000,
-  });
-  if (output.exitCode === 0) return output;
-  throw new AppError('ERR_COMMAND_FAILED', `${template} exited ${output.exitCode} on ${ctx.node.name}`, {
-    details: { exitCode: output.exitCode, stdoutTail: output.stdout, stderrTail: output.stderr },
-  });
-}
 
 /** anneal's key first, then the attrib's keys not already listed (same type and data). */
 async function keysFor(ctx: RoleContext): Promise<string[]> {
@@ -68,7 +58,7 @@ async function keysFor(ctx: RoleContext): Promise<string[]> {
 }
 
 const accessApply: Action = async (ctx) => {
-  const output = await runScript(ctx, 'ssh-access.sh.hbs', { keys: await keysFor(ctx) });
+  const output = await runTemplate(ctx, 'ssh-access.sh.hbs', { ...roleTemplateData(ctx), keys: await keysFor(ctx) });
   const keys = output.stdout
     .split('\n')
     .filter((l) => l.startsWith('hostkey '))
@@ -113,7 +103,7 @@ const knownHostsApply: Action = async (ctx) => {
     .map((n) => n.name)
     .filter((name) => !recorded.some((r) => r.name === name));
   if (missing.length) ctx.log.warn(`no host keys recorded (yet) for ${missing.join(', ')}: bind ssh-access on them`);
-  return { done: true, output: await runScript(ctx, 'ssh-known-hosts.sh.hbs', { lines }) };
+  return { done: true, output: await runTemplate(ctx, 'ssh-known-hosts.sh.hbs', { ...roleTemplateData(ctx), lines }) };
 };
 
 /**

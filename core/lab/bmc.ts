@@ -22,6 +22,9 @@ export function udpPortBound(port: number): boolean {
 }
 
 /** Resolves true when 127.0.0.1:<port>/udp can be bound right now. */
+/** How many times (250 ms apart) startBmc looks again at a busy port before it reports the conflict. */
+const PORT_WAIT_TRIES = 20;
+
 function udpPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
@@ -84,7 +87,13 @@ export function writeBmcConfig(paths: LabPaths, np: NodePaths, node: NodeRecord,
  */
 export async function startBmc(np: NodePaths, node: NodeRecord): Promise<boolean> {
   if (bmcPid(np) !== null) return false;
-  if (!(await udpPortFree(node.bmcPort))) {
+  // A BMC of a lab that was just removed may still be releasing the port: give it a few seconds.
+  let free = await udpPortFree(node.bmcPort);
+  for (let i = 0; !free && i < PORT_WAIT_TRIES; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    free = await udpPortFree(node.bmcPort);
+  }
+  if (!free) {
     throw new AppError(
       'ERR_LAB_CONFLICT',
       `UDP port ${BMC_HOST}:${node.bmcPort} for the BMC of ${node.name} is taken by another process; free it or create the lab with another BMC base port`,

@@ -70,7 +70,12 @@ export async function readyLab(opts: {
   fixtures?: string[];
 }): Promise<ReadyLab> {
   const name = `${opts.prefix}${randomBytes(2).toString('hex')}`;
-  const lab = await labUp({ name, nodes: opts.nodes, annealUrl: null, log: silentLogger });
+  // A lab up that fails half-way leaves its parts behind for a retry: remove them, or every later lab
+  // test on this host fails on the taken subnet.
+  const lab = await labUp({ name, nodes: opts.nodes, annealUrl: null, log: silentLogger }).catch(async (err) => {
+    await labDown({ name }).catch(() => undefined);
+    throw err;
+  });
   const dataDir = mkdtempSync(path.join(tmpdir(), `anneal-${name}-`));
   // The daemons drop privileges (_chrony, dnsmasq, tinyproxy): they must be able to reach their directory.
   chmodSync(dataDir, 0o755);

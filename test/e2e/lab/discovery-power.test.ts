@@ -90,7 +90,12 @@ describe('e2e: discovery, power monitor and alive on a 5-node lab (CLI + server)
     });
     await server.ready();
     base = `http://127.0.0.1:${port}`;
-    expect(server.output()).to.include(`anneal listening on http://127.0.0.1:${port}, http://10.231.0.1:${port}`);
+    // The line is logged once every address listens; the port may answer a moment before.
+    await until('the listening line', async () =>
+      server!.output().includes(`anneal listening on http://127.0.0.1:${port}, http://10.231.0.1:${port}`)
+        ? true
+        : undefined,
+    );
 
     const nodes = await until('5 discovered nodes', async () => {
       const list = JSON.parse((await api('GET', '/nodes?limit=100')).text) as { items: NodeRecord[] };

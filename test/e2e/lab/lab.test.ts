@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import {
@@ -14,21 +13,11 @@ import {
   type LabStatus,
 } from '../../../core/lab';
 import { silentLogger } from '../../../core/log';
+import { tcpReachable } from '../../../core/exec/probe';
 import { exec, requireLab } from '../../helpers/lab-e2e';
 
 /** True when <ip>:22 accepts a TCP connection within 1 s. */
-function sshPortOpen(ip: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: ip, port: 22, timeout: 1000 });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.once('timeout', () => done(false));
-  });
-}
+const sshPortOpen = (ip: string): Promise<boolean> => tcpReachable(ip, 22, 1000);
 
 const n1Of = (s: LabStatus) => s.nodes[0]!;
 

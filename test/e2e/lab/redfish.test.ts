@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import {
   labDown,
@@ -16,21 +16,11 @@ import {
 import { silentLogger } from '../../../core/log';
 import type { BmcTarget } from '../../../core/power/driver';
 import { createRedfishDriver } from '../../../core/power/redfish';
+import { tcpReachable } from '../../../core/exec/probe';
 import { requireLab } from '../../helpers/lab-e2e';
 
 /** True when <ip>:22 accepts a TCP connection within 1 s. */
-function sshPortOpen(ip: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: ip, port: 22, timeout: 1000 });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.once('timeout', () => done(false));
-  });
-}
+const sshPortOpen = (ip: string): Promise<boolean> => tcpReachable(ip, 22, 1000);
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
