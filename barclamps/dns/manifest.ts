@@ -61,7 +61,10 @@ export function hostRecords(
 /** dns-service: the deployment's nodes from anneal, rendered into the script as records. */
 const serviceApply: Action = async (ctx) => {
   const records = hostRecords(await ctx.admin.deploymentNodes(), ctx.attribs, (m) => ctx.log.warn(m));
-  return { done: true, output: await runTemplate(ctx, 'dns-service.sh.hbs', { ...roleTemplateData(ctx), records }) };
+  return {
+    done: true,
+    output: await runTemplate(ctx, 'dns-service.sh.hbs', { data: { ...roleTemplateData(ctx), records } }),
+  };
 };
 
 /**

@@ -58,7 +58,9 @@ async function keysFor(ctx: RoleContext): Promise<string[]> {
 }
 
 const accessApply: Action = async (ctx) => {
-  const output = await runTemplate(ctx, 'ssh-access.sh.hbs', { ...roleTemplateData(ctx), keys: await keysFor(ctx) });
+  const output = await runTemplate(ctx, 'ssh-access.sh.hbs', {
+    data: { ...roleTemplateData(ctx), keys: await keysFor(ctx) },
+  });
   const keys = output.stdout
     .split('\n')
     .filter((l) => l.startsWith('hostkey '))
@@ -103,7 +105,10 @@ const knownHostsApply: Action = async (ctx) => {
     .map((n) => n.name)
     .filter((name) => !recorded.some((r) => r.name === name));
   if (missing.length) ctx.log.warn(`no host keys recorded (yet) for ${missing.join(', ')}: bind ssh-access on them`);
-  return { done: true, output: await runTemplate(ctx, 'ssh-known-hosts.sh.hbs', { ...roleTemplateData(ctx), lines }) };
+  return {
+    done: true,
+    output: await runTemplate(ctx, 'ssh-known-hosts.sh.hbs', { data: { ...roleTemplateData(ctx), lines } }),
+  };
 };
 
 /**

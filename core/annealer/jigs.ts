@@ -9,6 +9,7 @@ import { AppError } from '../errors';
 import { createLocalExecutor } from '../exec/local';
 import type { SshPool } from '../exec/ssh';
 import type { Action, ActionResult, Executor, NodeView, RoleContext } from '../plugins/manifest';
+import { runTemplate } from '../plugins/run-template';
 import type { LoadedRole } from '../plugins/registry';
 import type { JigName } from '../domain/vocabulary';
 
@@ -46,15 +47,9 @@ export function createJigs(opts: { localEnv?: Record<string, string | undefined>
 export function defaultApply(role: LoadedRole): Action {
   if (role.jig === 'noop' || !role.scriptTemplate) return async () => ({ done: true });
   const template = role.scriptTemplate;
-  return async (ctx: RoleContext): Promise<ActionResult> => {
-    const script = ctx.render(template);
-    const output = await ctx.exec.run(script, { timeoutMs: role.timeoutMs, signal: ctx.signal });
-    if (output.exitCode === 0) return { done: true, output };
-    const transient = role.transientExitCodes.includes(output.exitCode);
-    throw new AppError(
-      transient ? 'ERR_COMMAND_TRANSIENT' : 'ERR_COMMAND_FAILED',
-      `${template} exited ${output.exitCode} on ${ctx.node.name}`,
-      { details: { exitCode: output.exitCode, stdoutTail: output.stdout, stderrTail: output.stderr } },
-    );
-  };
+  const opts = { timeoutMs: role.timeoutMs, transientExitCodes: role.transientExitCodes };
+  return async (ctx: RoleContext): Promise<ActionResult> => ({
+    done: true,
+    output: await runTemplate(ctx, template, opts),
+  });
 }

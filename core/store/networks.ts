@@ -85,16 +85,7 @@ function allocationRecord(r: AllocationRow): AllocationRecord {
   };
 }
 
-export interface NewNetwork {
-  name: string;
-  description: string;
-  deploymentId: number;
-  cidr: string;
-  vlan: number | null;
-  gateway: string | null;
-  category: string;
-  interface: string | null;
-}
+export type NewNetwork = Omit<NetworkRecord, 'id' | 'createdAt' | 'updatedAt'>;
 
 /** Allocations sorted by network id, then address numerically (SQL sorts the text). */
 function sorted(rows: AllocationRecord[]): AllocationRecord[] {

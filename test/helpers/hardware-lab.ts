@@ -29,6 +29,8 @@ export interface HardwareLab {
   redfish(index: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** The deployment's node-roles of `role`, in node order. */
   nodeRoles(role: string): Promise<NodeRoleRecord[]>;
+  /** The committed node-scope attribs of a node, by name. */
+  committedAttribs(nodeId: number): Promise<Record<string, unknown>>;
   /** Commits, starts the annealer if needed and waits until nothing is runnable. */
   converge(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -136,6 +138,10 @@ export async function hardwareLab(prefix: string, nodes = 2): Promise<HardwareLa
           .sort(
             (x, y) => lab.nodes.findIndex((n) => n.name === x.node) - lab.nodes.findIndex((n) => n.name === y.node),
           );
+      },
+      async committedAttribs(nodeId) {
+        const values = await a.store.attribs.list('node', nodeId);
+        return Object.fromEntries(values.filter((v) => v.hasCommitted).map((v) => [v.attrib, v.committed]));
       },
       async converge(timeoutMs = 120_000) {
         await a.services.changes.commitDeployment('lab', 'test');

@@ -25,12 +25,7 @@ describe('e2e: the bmc-configure role on lab nodes (ipmi and redfish)', function
     await h?.close();
   });
 
-  const attribsOf = async (nodeId: number) =>
-    Object.fromEntries(
-      (await h.anneal.store.attribs.list('node', nodeId))
-        .filter((a) => a.hasCommitted)
-        .map((a) => [a.attrib, a.committed]),
-    );
+  const attribsOf = (nodeId: number) => h.committedAttribs(nodeId);
 
   it('fails at once with ERR_POWER_NOT_CONFIGURED and the fix when the node has no BMC credentials', async () => {
     await h.converge();

@@ -23,12 +23,7 @@ describe('e2e: the inventory role on lab nodes', function () {
     await h?.close();
   });
 
-  const attribsOf = async (nodeId: number) =>
-    Object.fromEntries(
-      (await h.anneal.store.attribs.list('node', nodeId))
-        .filter((a) => a.hasCommitted)
-        .map((a) => [a.attrib, a.committed]),
-    );
+  const attribsOf = (nodeId: number) => h.committedAttribs(nodeId);
 
   it('records what each node really has as node attribs and its inventory fact', async () => {
     await h.converge();

@@ -1,13 +1,14 @@
 /**
- * Actions that take several runs ("not yet" + wall): progress survives between runs in the node-role's
- * wall, and a re-run (new generation) starts over instead of resuming.
+ * Re-running: actions that take several runs ("not yet" + wall) keep their progress between runs in the
+ * node-role's wall and start over on a re-run (new generation); a `rerunOnNewChild` service runs again
+ * when a new member is bound.
  */
 import { expect } from 'chai';
 import { startTestAnneal, type TestAnneal } from '../../helpers/anneal';
 import { engines, requireEngine } from '../../helpers/engines';
 
 for (const engine of engines) {
-  describe(`[${engine}] annealer/progress`, function () {
+  describe(`[${engine}] annealer/progress and rerunOnNewChild`, function () {
     this.timeout(30_000);
     let anneal: TestAnneal;
 
@@ -43,20 +44,6 @@ for (const engine of engines) {
       await annealer.settle({ timeoutMs: 10_000 });
       expect((await store.nodeRoles.get(nodeRoleId)).wall).to.deep.equal({ generation: 2, step: 3, done: true });
       expect(await store.runs.list({ nodeRoleId })).to.have.length(6);
-    });
-  });
-}
-
-for (const engine of engines) {
-  describe(`[${engine}] annealer/rerunOnNewChild`, function () {
-    this.timeout(30_000);
-    let anneal: TestAnneal;
-
-    before(async function () {
-      await requireEngine(this, engine);
-    });
-    afterEach(async () => {
-      await anneal?.dispose();
     });
 
     it('runs a service again when a new member is bound; the existing members do not re-run', async () => {
