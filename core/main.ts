@@ -96,10 +96,10 @@ async function main(): Promise<void> {
       port = (await listen(server, port, host)).port;
     }
     onShutdown(anneal, servers);
-    if (config.annealer) anneal.annealer.start();
-    anneal.powerMonitor.start();
     const urls = config.hosts.map((h) => `http://${h.includes(':') ? `[${h}]` : h}:${port}`);
     anneal.log.info(`anneal listening on ${urls.join(', ')} (${describeDatabase(config.database)})`);
+    if (config.annealer) anneal.annealer.start();
+    anneal.powerMonitor.start();
   } catch (err) {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     await anneal.close().catch(() => undefined);

@@ -55,6 +55,18 @@ async function waitHealthy(proc: Proc, base: string): Promise<number> {
   throw new Error(`anneal did not answer /health within ${STARTUP_BUDGET_MS} ms:\n${proc.stdout()}\n${proc.stderr()}`);
 }
 
+/**
+ * The log messages once `expected` is among them, or after 5 s: the port answers as soon as it listens,
+ * and the log line that says so arrives through a pipe a moment later.
+ */
+async function logMessagesWith(proc: Proc, expected: string): Promise<string[]> {
+  const deadline = Date.now() + 5_000;
+  while (!logMessages(proc.stdout()).includes(expected) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return logMessages(proc.stdout());
+}
+
 function logMessages(stdout: string): string[] {
   return stdout
     .split('\n')
@@ -135,7 +147,8 @@ describe('api/start (core/main.ts as a process)', function () {
         const where = url
           ? `postgresql: postgresql://${url.username}@${url.host}${url.pathname}`
           : `sqlite: ${path.join(dataDir, 'anneal.db')}`;
-        expect(logMessages(first.stdout())).to.include(`anneal listening on http://127.0.0.1:${port} (${where})`);
+        const listening = `anneal listening on http://127.0.0.1:${port} (${where})`;
+        expect(await logMessagesWith(first, listening)).to.include(listening);
         expect(first.stdout()).not.to.contain('never-printed');
         if (engine === 'sqlite') expect(existsSync(path.join(dataDir, 'anneal.db'))).to.equal(true);
 
