@@ -34,6 +34,12 @@ export interface ServerChild {
   ready(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * The admin token every spawned test server starts with (ANNEAL_ADMIN_TOKEN on first start): pass it as
+ * `Authorization: Bearer …` to the server's API, or as ANNEAL_TOKEN to the CLI.
+ */
+export const TEST_ADMIN_TOKEN = 'anneal-test-admin-token-0123456789abcdefghij';
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -65,6 +71,7 @@ export async function spawnServer(
       ANNEAL_LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
       PORT: String(port),
+      ANNEAL_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       ...env,
     },
     detached: true,
