@@ -7,6 +7,7 @@ import { inventoryService } from './inventory';
 import { networksService } from './networks';
 import { powerService } from './power';
 import { provisionerService } from './provisioner';
+import { statusService } from './status';
 import { watchdogService } from './watchdog';
 
 export type { Actor, ServiceDeps } from './deps';
@@ -22,6 +23,7 @@ export function createServices(deps: ServiceDeps) {
     networks: networksService(deps),
     power: powerService(deps),
     provisioner: provisionerService(deps),
+    status: statusService(deps),
     watchdog: watchdogService(deps),
   };
 }

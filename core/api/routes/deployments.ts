@@ -10,6 +10,7 @@
  *   GET  /deployments/:ref/node-roles   its node-roles (paged), in cohort order
  *   POST /deployments/:ref/bind         {role, node} → 201 {nodeRole, created} (200 when already bound)
  *   GET  /deployments/:ref/waiting      the watchdog: every todo/blocked node-role with why it waits
+ *   GET  /deployments/:ref/status       converge status: the layer cake (nodes × layers), totals, failing node-roles
  *   …    /deployments/:ref/attribs      see attribs.ts
  */
 import { Router } from 'express';
@@ -55,6 +56,10 @@ export function deploymentRoutes(anneal: Anneal): Router {
   router.get('/deployments/:ref/waiting', async (req, res) => {
     const d = await store.deployments.get(parseRef(req.params.ref));
     res.json({ items: await services.watchdog.waiting({ deploymentId: d.id }) });
+  });
+
+  router.get('/deployments/:ref/status', async (req, res) => {
+    res.json(await services.status.forDeployment(parseRef(req.params.ref)));
   });
 
   router.get('/deployments/:ref', async (req, res) => {
