@@ -16,6 +16,7 @@ import { loadRegistry, type Registry } from './plugins/registry';
 import { pluginsFor } from './plugins/catalog';
 import { createServices, type ServiceDeps, type Services } from './services';
 import { adminHooksFor } from './services/admin-hooks';
+import { createEventFeed, type EventFeed } from './services/event-feed';
 import { createPowerMonitor, type PowerMonitor } from './services/power-monitor';
 import { createKeyedLimits } from './annealer/limits';
 import { createIpmiDriver } from './power/ipmi';
@@ -33,6 +34,8 @@ export interface Anneal {
   annealer: Annealer;
   /** Keeps powerState and alive current; started by main.ts (not by boot). */
   powerMonitor: PowerMonitor;
+  /** The live feed behind GET /events/stream; polls only while someone listens. */
+  feed: EventFeed;
   log: Logger;
   close(): Promise<void>;
 }
@@ -132,6 +135,7 @@ export async function boot(
     });
     late.annealer = annealer;
     const powerMonitor = createPowerMonitor(deps, services.power, { intervalMs: config.powerPollMs, log });
+    const feed = createEventFeed({ store, now, log });
     await services.inventory.ensureSystem('anneal');
     return {
       config,
@@ -140,8 +144,10 @@ export async function boot(
       services,
       annealer,
       powerMonitor,
+      feed,
       log,
       async close() {
+        feed.close();
         await powerMonitor.stop();
         await annealer.stop();
         await bmcLimits.stop();

@@ -16,6 +16,15 @@ export interface NodeRoleFilter {
   state?: NodeRoleState;
 }
 
+export interface NodeRoleStateRow {
+  id: number;
+  state: NodeRoleState;
+  nodeId: number;
+  node: string;
+  role: string;
+  deploymentId: number;
+}
+
 const parentsActive = { parentEdges: { none: { parent: { state: { not: 'active' } } } } };
 const someParentNotActive = { parentEdges: { some: { parent: { state: { not: 'active' } } } } };
 
@@ -29,6 +38,29 @@ export function nodeRolesRepo(prisma: Prisma) {
     const nr = await find(id);
     if (!nr) throw notFound('ERR_NODE_ROLE_NOT_FOUND', 'node-role', id);
     return nr;
+  }
+
+  /** Every node-role's state with its node, role and deployment, for the live event feed (one light query). */
+  async function states(): Promise<NodeRoleStateRow[]> {
+    const rows = await prisma.nodeRole.findMany({
+      select: {
+        id: true,
+        state: true,
+        nodeId: true,
+        deploymentId: true,
+        node: { select: { name: true } },
+        role: { select: { name: true } },
+      },
+      orderBy: { id: 'asc' },
+    });
+    return rows.map((r) => ({
+      id: r.id,
+      state: r.state as NodeRoleState,
+      nodeId: r.nodeId,
+      node: r.node.name,
+      role: r.role.name,
+      deploymentId: r.deploymentId,
+    }));
   }
 
   async function list(filter: NodeRoleFilter = {}, page = { offset: 0, limit: 100_000 }): Promise<NodeRoleRecord[]> {
@@ -171,6 +203,7 @@ export function nodeRolesRepo(prisma: Prisma) {
   }
 
   return {
+    states,
     walls,
     find,
     get,

@@ -63,6 +63,12 @@ export function eventsRepo(prisma: Prisma) {
     });
   }
 
+  /** The newest event's id; 0 when there is none. */
+  async function lastId(): Promise<number> {
+    const row = await prisma.event.findFirst({ select: { id: true }, orderBy: { id: 'desc' } });
+    return row?.id ?? 0;
+  }
+
   async function list(
     filter: { afterId?: number; type?: string; objectType?: string; objectId?: number } = {},
     limit = 1000,
@@ -80,5 +86,5 @@ export function eventsRepo(prisma: Prisma) {
     return rows.map(eventRecord);
   }
 
-  return { append, list };
+  return { append, list, lastId };
 }

@@ -1,31 +1,95 @@
 /**
- * The audit log, oldest first, paged by cursor: pass the last id you saw as `?after=` to get what
- * came next. Answers `{items, after, limit}` (`after` echoes the cursor, 0 when absent).
+ * The audit log and its live stream.
  *
  *   GET /events?after=<id>&type=<type>&limit=<1..1000>
+ *       oldest first, paged by cursor: pass the last id you saw as `after` to get what came next.
+ *       Answers `{items, after, limit}` (`after` echoes the cursor, 0 when absent).
+ *   GET /events/stream?type=<t1,t2>&object=<objectType[:id]>&after=<id>
+ *       text/event-stream: every new event matching the filters as `id:` (audit events only),
+ *       `event: <type>` and `data: <event JSON>`; `node-role.state` events (no id) whenever a node-role
+ *       changes state. With `after` (or a Last-Event-ID header) stored events after that id come first.
+ *       A `: ping` comment every 15 s keeps proxies from closing an idle stream.
  */
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
+import type { FeedEvent } from '../../services/event-feed';
 import { DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, parseQuery, queryInt } from '../parse';
+
+const HEARTBEAT_MS = 15_000;
+
+const eventType = z
+  .string({ error: 'expected one event type' })
+  .max(200, 'expected an event type of at most 200 characters');
 
 const eventsQuery = z.object({
   after: queryInt(0, MAX_ID).optional(),
-  type: z
-    .string({ error: 'expected one event type' })
-    .max(200, 'expected an event type of at most 200 characters')
-    .optional(),
+  type: eventType.optional(),
   limit: queryInt(1, MAX_LIMIT).optional(),
 });
 
+const objectPattern = /^([a-z][a-z-]{0,63})(?::(\d{1,10}))?$/;
+
+const streamQuery = z.object({
+  after: queryInt(0, MAX_ID).optional(),
+  type: z
+    .string({ error: 'expected event types separated by commas' })
+    .max(2000, 'expected at most 2000 characters of event types')
+    .regex(/^[a-z.-]+(,[a-z.-]+)*$/, 'expected event types separated by commas, e.g. node.create,node-role.state')
+    .optional(),
+  object: z
+    .string({ error: 'expected an object type, optionally with :id' })
+    .regex(objectPattern, 'expected an object type, optionally with :id, e.g. node or node:3')
+    .optional(),
+});
+
+function frame(e: FeedEvent): string {
+  return `${e.id === null ? '' : `id: ${e.id}\n`}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+}
+
 export function eventRoutes(anneal: Anneal): Router {
   const router = Router();
+
   router.get('/events', async (req, res) => {
     const q = parseQuery(eventsQuery, req.query);
     const after = q.after ?? 0;
     const limit = q.limit ?? DEFAULT_LIMIT;
     const items = await anneal.store.events.list({ afterId: after, ...(q.type ? { type: q.type } : {}) }, limit);
     res.json({ items, after, limit });
+  });
+
+  router.get('/events/stream', async (req, res) => {
+    const lastEventId = req.get('last-event-id');
+    const q = parseQuery(streamQuery, {
+      ...req.query,
+      ...(req.query.after === undefined && lastEventId !== undefined ? { after: lastEventId } : {}),
+    });
+    const [, objectType, objectId] = q.object ? objectPattern.exec(q.object)! : [];
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+    let unsubscribe: (() => void) | null = null;
+    let gone = false;
+    req.on('close', () => {
+      gone = true;
+      clearInterval(heartbeat);
+      unsubscribe?.();
+    });
+    unsubscribe = await anneal.feed.subscribe(
+      {
+        ...(q.type ? { types: q.type.split(',') } : {}),
+        ...(objectType ? { objectType } : {}),
+        ...(objectId ? { objectId: Number(objectId) } : {}),
+      },
+      (e) => void res.write(frame(e)),
+      q.after !== undefined ? { after: q.after } : {},
+    );
+    if (gone) unsubscribe();
   });
   return router;
 }
