@@ -89,7 +89,7 @@ describeApi('api/events/stream (server-sent events)', (api) => {
       error: {
         code: 'ERR_INPUT_INVALID',
         message:
-          'invalid input: type: expected event types separated by commas, e.g. node.create,node-role.state; object: expected an object type, optionally with :id, e.g. node or node:3',
+          'type: expected event types separated by commas, e.g. node.create,node-role.state; object: expected an object type, optionally with :id, e.g. node or node:3',
         details: {
           issues: [
             { field: 'type', message: 'expected event types separated by commas, e.g. node.create,node-role.state' },
