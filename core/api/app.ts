@@ -18,6 +18,7 @@ import { powerRoutes } from './routes/power';
 import { provisionRoutes } from './routes/provision';
 import { roleRoutes } from './routes/roles';
 import { runRoutes } from './routes/runs';
+import { uiRouter } from '../ui';
 
 export const API_PREFIX = '/api/v2';
 
@@ -40,6 +41,8 @@ export function createApp(anneal: Anneal): express.Express {
   api.use(eventRoutes(anneal));
   app.use(API_PREFIX, api);
   app.use('/provision', provisionRoutes(anneal));
+  app.use('/ui', uiRouter());
+  app.get('/', (_req, res) => res.redirect('/ui/'));
 
   app.use(notFoundHandler);
   app.use(errorHandler(anneal.log));
