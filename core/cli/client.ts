@@ -1,12 +1,19 @@
 /**
- * The CLI's HTTP client for anneal's API at ANNEAL_URL (default http://127.0.0.1:3000). Contract: a
- * non-2xx answer throws CliError carrying the server's error code and message; an unreachable server
- * throws CliError saying which URL failed and how to point the CLI elsewhere.
+ * The CLI's HTTP client for anneal's API at ANNEAL_URL (default http://127.0.0.1:3000), sending
+ * ANNEAL_TOKEN as a bearer token. Contract: a non-2xx answer throws CliError carrying the HTTP status,
+ * the server's error code and message, and a fix for the cases the caller cannot read off the message
+ * (401: which token to set; 403: the token's role and who can give a better one); an unreachable server
+ * throws ERR_CLI_UNREACHABLE saying which URL failed and how to point the CLI elsewhere. Nothing is
+ * retried: every command is one request or a poll that the caller paces.
  */
 export class CliError extends Error {
   constructor(
     message: string,
     readonly code = 'ERR_CLI',
+    /** HTTP status of the answer; undefined when no answer came (or the error is the CLI's own). */
+    readonly status?: number,
+    /** What to do about it, printed after the message on the same line. */
+    readonly fix?: string,
   ) {
     super(message);
   }
@@ -16,12 +23,38 @@ export interface ApiClient {
   readonly base: string;
   get<T = unknown>(path: string): Promise<T>;
   post<T = unknown>(path: string, body?: unknown): Promise<T>;
+  put<T = unknown>(path: string, body?: unknown): Promise<T>;
+  delete<T = unknown>(path: string): Promise<T>;
+  /** Every item of a paged list route (`{items, offset, limit}`), fetching 1000 at a time. */
+  list<T = unknown>(path: string): Promise<T[]>;
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; details?: { role?: string } };
+}
+
+export const UNAUTHENTICATED_FIX =
+  'set ANNEAL_TOKEN to a valid token (`anneal tokens create NAME --role operator` by an admin; ' +
+  'the first admin token is printed when the server first starts)';
+
+/** The CLI's way to do what an error message words as an API call. */
+const CLI_FIXES: Record<string, string> = {
+  ERR_POWER_NOT_CONFIGURED: 'with the CLI: `anneal power bmc NODE --address HOST --username USER --password-stdin`',
+  ERR_POWER_AUTH: 'with the CLI: `anneal power bmc NODE --username USER --password-stdin`',
+};
+
+/** The fix for a 403: what the token's role cannot do and whom to ask. */
+export function forbiddenFix(role: string | undefined, method: string, path: string): string {
+  const who = `your token's role (${role ?? 'unknown'})`;
+  if (path.startsWith('/tokens')) return `${who} cannot manage tokens: ask an admin to do it, or for an admin token`;
+  return `${who} cannot ${method} ${path.split('?')[0]}: ask an admin for an operator token`;
 }
 
 export function createClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
   const root = (env.ANNEAL_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
   const base = `${root}/api/v2`;
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+
+  async function send(method: string, path: string, body?: unknown): Promise<{ res: Response; data: unknown }> {
     let res: Response;
     try {
       res = await fetch(base + path, {
@@ -40,12 +73,61 @@ export function createClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
       );
     }
     const text = await res.text();
-    const data = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!res.ok) {
-      const e = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new CliError(e?.message ?? `HTTP ${res.status}`, e?.code ?? `HTTP_${res.status}`);
+    let data: unknown;
+    try {
+      data = text ? (JSON.parse(text) as unknown) : undefined;
+    } catch {
+      throw new CliError(
+        `${method} ${base + path} answered HTTP ${res.status} with something other than JSON: is ANNEAL_URL an anneal server?`,
+        'ERR_CLI_BAD_ANSWER',
+        res.status,
+      );
     }
-    return data as T;
+    return { res, data };
   }
-  return { base, get: (p) => call('GET', p), post: (p, b) => call('POST', p, b) };
+
+  /** The role of the calling token, for the 403 fix; undefined when even whoami fails. */
+  async function tokenRole(): Promise<string | undefined> {
+    try {
+      const { res, data } = await send('GET', '/whoami');
+      return res.ok ? (data as { role?: string }).role : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { res, data } = await send(method, path, body);
+    if (res.ok) return data as T;
+    const e = (data as ErrorBody | undefined)?.error;
+    const code = e?.code ?? `HTTP_${res.status}`;
+    const message = e?.message ?? `${method} ${path} answered HTTP ${res.status}`;
+    let fix = CLI_FIXES[code];
+    if (res.status === 401)
+      fix = env.ANNEAL_TOKEN ? UNAUTHENTICATED_FIX : `ANNEAL_TOKEN is not set: ${UNAUTHENTICATED_FIX}`;
+    if (res.status === 403) fix = forbiddenFix(e?.details?.role ?? (await tokenRole()), method, path);
+    throw new CliError(message, code, res.status, fix);
+  }
+
+  async function list<T>(path: string): Promise<T[]> {
+    const all: T[] = [];
+    const sep = path.includes('?') ? '&' : '?';
+    for (let offset = 0; ; offset += 1000) {
+      const page = await call<{ items: T[] }>('GET', `${path}${sep}offset=${offset}&limit=1000`);
+      all.push(...page.items);
+      if (page.items.length < 1000) return all;
+    }
+  }
+
+  return {
+    base,
+    get: (p) => call('GET', p),
+    post: (p, b) => call('POST', p, b),
+    put: (p, b) => call('PUT', p, b),
+    delete: (p) => call('DELETE', p),
+    list,
+  };
 }
+
+/** A path segment from a user's ref (id or name). */
+export const seg = (ref: string | number): string => encodeURIComponent(String(ref));

@@ -1,19 +1,39 @@
 /**
- * The `anneal` command line. Commands that read or change state talk to a running server at
- * ANNEAL_URL; `server` runs one. Errors print one line, `anneal: <message>`, and exit non-zero.
+ * The `anneal` command line (docs/cli.md). Commands that read or change state talk to a running server
+ * at ANNEAL_URL with ANNEAL_TOKEN; `server` runs one; `lab` works on this host. Contract:
+ * - every read command takes `--json` (the API's answer unchanged on stdout), and prints aligned text
+ *   without it;
+ * - an error prints one line on stderr, `anneal: <message> [<CODE>]`, followed on that line by what to
+ *   do when the message does not say it (401, 403), and exits 1; converge exits 2 on timeout;
+ * - a usage error (unknown command or option, missing argument) prints commander's message in one line
+ *   with a pointer to `--help` and exits 1; `--help` works on every command and exits 0.
  */
 import { Command } from 'commander';
 import { version } from '../../package.json';
 import { CliError, createClient, type ApiClient } from './client';
+import { registerAttribs } from './commands/attribs';
 import { registerConverge } from './commands/converge';
+import { registerDeployments } from './commands/deployments';
 import { registerLab } from './commands/lab';
-import { registerResourceCommands } from './commands/resources';
+import { registerNodeRoles } from './commands/node-roles';
+import { registerNodes } from './commands/nodes';
+import { registerPower } from './commands/power';
+import { registerRoles } from './commands/roles';
+import { registerTokens } from './commands/tokens';
 
 export function buildProgram(): Command {
   const program = new Command('anneal')
     .description('ready-state operations: walk nodes up the role graph')
     .version(version)
-    .showHelpAfterError('(run with --help for usage)');
+    .configureOutput({
+      outputError: (str, write) =>
+        write(
+          `anneal: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`,
+        ),
+    });
   let cached: ApiClient | undefined;
   const client = () => (cached ??= createClient());
 
@@ -23,19 +43,29 @@ export function buildProgram(): Command {
     .action(async () => {
       await import('../main');
     });
-  registerResourceCommands(program, client);
+  registerNodes(program, client);
+  registerDeployments(program, client);
+  registerRoles(program, client);
+  registerNodeRoles(program, client);
+  registerAttribs(program, client);
+  registerPower(program, client);
+  registerTokens(program, client);
   registerConverge(program, client);
   registerLab(program);
   return program;
+}
+
+/** The one line an error prints (without `anneal: `). */
+export function errorLine(err: unknown): string {
+  if (err instanceof CliError) return `${err.message} [${err.code}]${err.fix ? ` — ${err.fix}` : ''}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 export async function runCli(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    const msg =
-      err instanceof CliError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err);
-    process.stderr.write(`anneal: ${msg}\n`);
+    process.stderr.write(`anneal: ${errorLine(err)}\n`);
     process.exitCode = 1;
   }
 }

@@ -1,93 +1,88 @@
 /**
- * `anneal converge <deployment>`: commits the deployment and waits until every node-role is active
- * (exit 0) or nothing more can happen because node-roles failed (exit 1, printing each failed
- * node-role with node, role, exit code, stderr tail and what to do). A timeout exits 2 and prints the
- * watchdog's reasons for whatever still waits.
+ * `anneal converge <deployment>`: commits the deployment, then follows its status (the layer cake,
+ * GET /deployments/{ref}/status) with one progress bar per layer on stderr until:
+ * - every node-role is active: exit 0, `<deployment>: converged, N node-roles active in T s` on stdout;
+ * - nothing more can run (no node-role todo or running) and some are in error: exit 1, printing for each
+ *   failed node-role its node, role, command, exit code, stderr tail (last 20 lines), the error (which
+ *   says what to do) and how to retry it (converge-failures.ts);
+ * - `--timeout` passes: exit 2, printing the watchdog's reason for each node-role that still waits.
+ * `--json` prints the final status document on stdout (whatever the outcome; the exit code tells which).
  */
 import type { Command } from 'commander';
-import type { ApiClient } from '../client';
+import { CliError, seg, type ApiClient } from '../client';
 import { printJson } from '../output';
+import { printFailures } from './converge-failures';
+import { createProgress, type StatusDocument } from './converge-progress';
 
-type Counts = Record<'proposed' | 'blocked' | 'todo' | 'transition' | 'active' | 'error', number>;
+const POLL_MS = 500;
 
-interface RunView {
-  attempt: number;
-  exitCode: number | null;
-  stderrTail: string;
-  stdoutTail: string;
-  error: { code: string; message: string } | null;
+interface Waiting {
+  items: { node: string; role: string; reasons: string[] }[];
 }
 
-function bar(c: Counts, width = 30): string {
-  const total = Object.values(c).reduce((a, b) => a + b, 0) || 1;
-  const done = Math.round((c.active / total) * width);
-  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${c.active}/${total} active, ${c.transition} running, ${c.todo} todo, ${c.blocked} blocked, ${c.error} error`;
+/** Nothing is todo or running, and something failed: waiting longer cannot help. */
+export function isStuck(s: StatusDocument): boolean {
+  return s.counts.todo + s.counts.transition === 0 && s.counts.error > 0;
 }
 
 export function registerConverge(program: Command, client: () => ApiClient): void {
   program
     .command('converge <deployment>')
-    .description('commit a deployment and wait until its node-roles are active')
-    .option('--timeout <seconds>', 'give up after this many seconds', '1800')
-    .option('--json', 'print the final counts (and failures) as JSON')
-    .action(async (deployment: string, o: { timeout: string; json?: boolean }) => {
+    .description('commit a deployment and wait until its node-roles are active (exit 1: failed, 2: timed out)')
+    .option('--timeout <seconds>', 'give up after this many seconds (exit 2)', '1800')
+    .option('--quiet', 'no progress on stderr')
+    .option('--json', 'print the final status document as JSON')
+    .action(async (deployment: string, o: { timeout: string; quiet?: boolean; json?: boolean }) => {
+      const timeoutS = Number(o.timeout);
+      if (!Number.isFinite(timeoutS) || timeoutS <= 0)
+        throw new CliError(`--timeout takes a number of seconds above 0, not "${o.timeout}"`, 'ERR_INPUT_INVALID');
       const api = client();
-      const ref = encodeURIComponent(deployment);
+      const ref = seg(deployment);
+      const t0 = Date.now();
       await api.post(`/deployments/${ref}/commit`);
-      const deadline = Date.now() + Number(o.timeout) * 1000;
-      const tty = process.stderr.isTTY && !o.json;
-      let counts: Counts;
-      for (;;) {
-        counts = (await api.get<{ nodeRoles: Counts }>(`/deployments/${ref}`)).nodeRoles;
-        if (tty) process.stderr.write(`\r${bar(counts)}  `);
-        if (counts.todo + counts.transition === 0 && (counts.blocked === 0 || counts.error > 0)) break;
-        if (Date.now() > deadline) {
-          if (tty) process.stderr.write('\n');
-          const waiting = await api.get<{ items: { node: string; role: string; reasons: string[] }[] }>(
-            `/deployments/${ref}/waiting`,
-          );
-          if (o.json) printJson({ deployment, counts, timedOut: true, waiting: waiting.items });
-          else
-            for (const w of waiting.items)
-              process.stderr.write(`waiting: ${w.role} on ${w.node}: ${w.reasons.join('; ')}\n`);
-          process.exitCode = 2;
-          return;
+      const progress = o.quiet ? undefined : createProgress();
+      const interrupted = () => {
+        progress?.stop();
+        process.exit(130);
+      };
+      process.once('SIGINT', interrupted);
+      let s: StatusDocument;
+      let timedOut = false;
+      try {
+        for (;;) {
+          s = await api.get<StatusDocument>(`/deployments/${ref}/status`);
+          progress?.update(s);
+          if (s.converged || s.total === 0 || isStuck(s)) break;
+          if (Date.now() - t0 > timeoutS * 1000) {
+            timedOut = true;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, POLL_MS));
         }
-        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        progress?.stop();
+        process.removeListener('SIGINT', interrupted);
       }
-      if (tty) process.stderr.write('\n');
-      if (counts.error === 0) {
-        if (o.json) printJson({ deployment, counts });
-        else process.stdout.write(`${deployment}: ${counts.active} node-roles active\n`);
+      const name = s.deployment.name;
+      if (o.json) printJson(s);
+      if (timedOut) {
+        process.exitCode = 2;
+        const waiting = await api.get<Waiting>(`/deployments/${ref}/waiting`);
+        process.stderr.write(
+          `${name}: timed out after ${timeoutS} s with ${s.counts.active}/${s.total} node-roles active\n`,
+        );
+        for (const w of waiting.items)
+          process.stderr.write(`waiting: ${w.role} on ${w.node}: ${w.reasons.join('; ')}\n`);
         return;
       }
-      const failed = await api.get<{
-        items: { id: number; node: string; role: string; lastError: { message: string } | null }[];
-      }>(`/node-roles?deployment=${ref}&state=error&limit=1000`);
-      const details = [];
-      for (const nr of failed.items) {
-        const runs = await api.get<{ items: RunView[] }>(`/node-roles/${nr.id}/runs?limit=1000`);
-        details.push({ ...nr, lastRun: runs.items.at(-1) ?? null });
+      if (s.counts.error > 0) {
+        process.exitCode = 1;
+        await printFailures(api, s);
+        return;
       }
-      if (o.json) printJson({ deployment, counts, failed: details });
-      else {
-        process.stderr.write(
-          `${deployment}: ${counts.error} node-role(s) failed, ${counts.blocked} blocked behind them\n`,
-        );
-        for (const d of details) {
-          const run = d.lastRun;
-          process.stderr.write(`\n✗ ${d.role} on ${d.node} (node-role ${d.id}, attempt ${run?.attempt ?? '?'})\n`);
-          process.stderr.write(`  error: ${run?.error?.message ?? d.lastError?.message ?? 'unknown'}\n`);
-          if (run?.exitCode !== null && run?.exitCode !== undefined)
-            process.stderr.write(`  exit code: ${run.exitCode}\n`);
-          const tail = (run?.stderrTail || run?.stdoutTail || '').trim().split('\n').slice(-10);
-          if (tail.length && tail[0])
-            process.stderr.write(`  output (tail):\n${tail.map((l) => `    ${l}`).join('\n')}\n`);
-          process.stderr.write(
-            `  next: fix the cause, then \`curl -XPOST $ANNEAL_URL/api/v2/node-roles/${d.id}/retry\`\n`,
-          );
-        }
+      if (!o.json) {
+        const secs = ((Date.now() - t0) / 1000).toFixed(1);
+        process.stdout.write(`${name}: converged, ${s.total} node-roles active in ${secs} s\n`);
       }
-      process.exitCode = 1;
     });
 }

@@ -1,37 +1,16 @@
 /** `anneal nodes checks NODE` against a real server: one line per check, the fix under a failed one, exit 1. */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { freshDatabase, type TestDatabase } from '../../helpers/engines';
-import { spawnServer, type ServerChild } from '../../helpers/server';
-
-const bin = path.resolve(__dirname, '../../../bin/anneal');
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { env: { ...process.env, ...env }, timeout: 90_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { cli, cliServer, type CliServer } from './cli-harness';
 
 describe('cli: anneal nodes checks (real server, SQLite)', function () {
   this.timeout(120_000);
-  let db: TestDatabase;
-  let server: ServerChild;
+  let s: CliServer;
   let env: Record<string, string>;
-  const call = (method: string, p: string, body?: unknown) =>
-    fetch(`${env.ANNEAL_URL}/api/v2${p}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  const call = (method: string, p: string, body?: unknown) => s.api(method, p, body);
 
   before(async () => {
-    db = await freshDatabase('sqlite');
-    server = await spawnServer('cli-checks', db.target);
-    await server.ready();
-    env = { ANNEAL_URL: `http://127.0.0.1:${server.port}` };
+    s = await cliServer('cli-checks');
+    env = s.env;
     await call('POST', '/deployments', { name: 'd1' });
     await call('POST', '/nodes', { name: 'n1.lab', alive: true, deployment: 'd1' });
     await call('POST', '/deployments/d1/bind', { role: 'test-ready', node: 'n1.lab' });
@@ -39,8 +18,7 @@ describe('cli: anneal nodes checks (real server, SQLite)', function () {
   });
 
   after(async () => {
-    await server?.stop();
-    await db?.drop();
+    await s?.close();
   });
 
   it('prints each passing check and exits 0', async () => {
