@@ -1,6 +1,7 @@
 /**
  * `anneal power status|on|off|cycle|reset|boot|bmc`: a node's power through its BMC (docs/power.md).
- * `status` reads the BMC now; actions answer with the state read back. `bmc` sets the BMC's address,
+ * `status` reads the BMC now; actions print the state the BMC reads right after (a cycle or reset may still
+ * read `off`: `status` again shows when it is back). `bmc` sets the BMC's address,
  * user and driver; its password is read from stdin with `--password-stdin` only, never from argv (every
  * user on the host sees argv in `ps`). BMC errors (ERR_POWER_NOT_CONFIGURED, ERR_POWER_UNREACHABLE,
  * ERR_POWER_AUTH, ERR_POWER_FAILED) come back in one line saying what to do.
@@ -51,7 +52,7 @@ export function registerPower(program: Command, client: Client): void {
       .option('--json', 'print the API answer as JSON (the node)')
       .action(async (node: string, o: { json?: boolean }) => {
         const n = await client().post<NodeView>(`/nodes/${seg(node)}/power`, { action });
-        print(o.json, n, () => say(`${n.name}: power ${action} done, now ${n.powerState}`));
+        print(o.json, n, () => say(`${n.name}: power ${action} sent; the BMC reads ${n.powerState}`));
       });
   }
   power
