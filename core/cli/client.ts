@@ -1,8 +1,9 @@
 /**
  * The CLI's HTTP client for anneal's API at ANNEAL_URL (default http://127.0.0.1:3000), sending
  * ANNEAL_TOKEN as a bearer token. Contract: a non-2xx answer throws CliError carrying the HTTP status,
- * the server's error code and message, and a fix for the cases the caller cannot read off the message
- * (401: which token to set; 403: the token's role and who can give a better one); an unreachable server
+ * the server's error code and message, plus a fix where the message words it as an API call; a 401 or
+ * 403 is worded for the CLI instead (401: ANNEAL_TOKEN unset or not valid, and which token to set; 403:
+ * the token's role, what it cannot do, and whom to ask for which token); an unreachable server
  * throws ERR_CLI_UNREACHABLE saying which URL failed and how to point the CLI elsewhere. Nothing is
  * retried: every command is one request or a poll that the caller paces.
  */
@@ -30,7 +31,7 @@ export interface ApiClient {
 }
 
 interface ErrorBody {
-  error?: { code?: string; message?: string; details?: { role?: string } };
+  error?: { code?: string; message?: string; details?: { role?: string; needs?: string } };
 }
 
 export const UNAUTHENTICATED_FIX =
@@ -43,11 +44,30 @@ const CLI_FIXES: Record<string, string> = {
   ERR_POWER_AUTH: 'with the CLI: `anneal power bmc NODE --username USER --password-stdin`',
 };
 
-/** The fix for a 403: what the token's role cannot do and whom to ask. */
-export function forbiddenFix(role: string | undefined, method: string, path: string): string {
+/** A 401 in CLI words: whether ANNEAL_TOKEN was set, and which token to set. */
+export function unauthenticated(tokenSet: boolean, root: string): { message: string; fix: string } {
+  return {
+    message: tokenSet
+      ? `ANNEAL_TOKEN is not a valid token at ${root} (unknown or revoked)`
+      : `ANNEAL_TOKEN is not set and ${root} needs a token`,
+    fix: UNAUTHENTICATED_FIX,
+  };
+}
+
+/** A 403 in CLI words: what the token's role cannot do, and whom to ask for which token. */
+export function forbidden(
+  role: string | undefined,
+  needs: string | undefined,
+  method: string,
+  path: string,
+): { message: string; fix: string } {
   const who = `your token's role (${role ?? 'unknown'})`;
-  if (path.startsWith('/tokens')) return `${who} cannot manage tokens: ask an admin to do it, or for an admin token`;
-  return `${who} cannot ${method} ${path.split('?')[0]}: ask an admin for an operator token`;
+  if (path.startsWith('/tokens'))
+    return { message: `${who} cannot manage tokens`, fix: 'ask an admin to do it, or for an admin token' };
+  return {
+    message: `${who} cannot ${method} ${path.split('?')[0]}`,
+    fix: `ask an admin for an ${needs ?? 'operator'} token`,
+  };
 }
 
 export function createClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
@@ -102,10 +122,15 @@ export function createClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
     const e = (data as ErrorBody | undefined)?.error;
     const code = e?.code ?? `HTTP_${res.status}`;
     const message = e?.message ?? `${method} ${path} answered HTTP ${res.status}`;
-    let fix = CLI_FIXES[code];
-    if (res.status === 401)
-      fix = env.ANNEAL_TOKEN ? UNAUTHENTICATED_FIX : `ANNEAL_TOKEN is not set: ${UNAUTHENTICATED_FIX}`;
-    if (res.status === 403) fix = forbiddenFix(e?.details?.role ?? (await tokenRole()), method, path);
+    if (res.status === 401) {
+      const u = unauthenticated(Boolean(env.ANNEAL_TOKEN), root);
+      throw new CliError(u.message, code, res.status, u.fix);
+    }
+    if (res.status === 403) {
+      const f = forbidden(e?.details?.role ?? (await tokenRole()), e?.details?.needs, method, path);
+      throw new CliError(f.message, code, res.status, f.fix);
+    }
+    const fix = CLI_FIXES[code];
     throw new CliError(message, code, res.status, fix);
   }
 
