@@ -50,6 +50,14 @@ const schema = z.object({
   ANNEAL_REDFISH_PROTOCOL: z.enum(['https', 'http']).default('https'),
   /** Accept the self-signed certificates most BMCs ship with (1) or verify them (0, default). */
   ANNEAL_REDFISH_INSECURE: z.enum(['0', '1']).default('0'),
+  /**
+   * The first admin token's secret, used only when the database has no token yet (first start): for
+   * automation that must know it in advance. Without it, first start generates one and prints it once.
+   */
+  ANNEAL_ADMIN_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9._~+/=-]{32,256}$/, 'expected 32 to 256 characters of letters, digits and . _ ~ + / = -')
+    .optional(),
   /** Comma-separated fixture plugins to load in addition to the shipped ones (tests, demos): `test`. */
   ANNEAL_FIXTURES: z.string().default(''),
 });
@@ -75,6 +83,8 @@ export interface Config {
   /** How the redfish power driver talks to BMCs. */
   redfish: { protocol: 'http' | 'https'; acceptSelfSignedCertificates: boolean };
   ssh: { keyFile: string; user: string } | null;
+  /** ANNEAL_ADMIN_TOKEN (a secret: never log the config object whole). */
+  adminToken: string | null;
 }
 
 function defaultProvisionerUrl(hosts: string[], port: number): string {
@@ -110,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bmcMinIntervalMs: e.ANNEAL_BMC_MIN_INTERVAL_MS,
     redfish: { protocol: e.ANNEAL_REDFISH_PROTOCOL, acceptSelfSignedCertificates: e.ANNEAL_REDFISH_INSECURE === '1' },
     provisionerUrl: (e.ANNEAL_PROVISIONER_URL ?? defaultProvisionerUrl(e.HOST, e.PORT)).replace(/\/$/, ''),
+    adminToken: e.ANNEAL_ADMIN_TOKEN ?? null,
     ssh: e.ANNEAL_SSH_KEY ? { keyFile: path.resolve(e.ANNEAL_SSH_KEY), user: e.ANNEAL_SSH_USER } : null,
     fixtures: e.ANNEAL_FIXTURES.split(',')
       .map((s) => s.trim())

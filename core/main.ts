@@ -78,6 +78,32 @@ function onShutdown(anneal: Anneal, servers: Server[]): void {
   process.on('SIGINT', stop);
 }
 
+/**
+ * First start (no token in the database): creates the `admin` token from ANNEAL_ADMIN_TOKEN, or a new
+ * one printed here once, to stdout and not through the logger (logs are shipped and kept; this line is
+ * for the operator at the terminal).
+ */
+async function announceFirstAdmin(anneal: Anneal): Promise<void> {
+  const first = await anneal.services.tokens.ensureFirstAdmin(anneal.config.adminToken);
+  if (first.printOnce) {
+    process.stdout.write(
+      [
+        'anneal: first start: created the admin token. It is shown this once and stored only as a hash:',
+        '',
+        `    ${first.printOnce}`,
+        '',
+        '  use it with the CLI:  export ANNEAL_TOKEN=<the token above>',
+        '  create more:          anneal tokens create NAME --role operator|read-only|admin',
+        '',
+      ].join('\n'),
+    );
+  } else if (first.created) {
+    anneal.log.info('created the admin token from ANNEAL_ADMIN_TOKEN (first start)');
+  } else if (first.envIgnored) {
+    anneal.log.warn('ANNEAL_ADMIN_TOKEN is ignored: tokens exist already (it is only used on first start)');
+  }
+}
+
 async function main(): Promise<void> {
   let anneal: Anneal;
   try {
@@ -86,6 +112,12 @@ async function main(): Promise<void> {
     fatal(err);
   }
   const { config } = anneal;
+  try {
+    await announceFirstAdmin(anneal);
+  } catch (err) {
+    await anneal.close().catch(() => undefined);
+    fatal(err);
+  }
   const app = createApp(anneal);
   const servers: Server[] = [];
   try {

@@ -1,9 +1,9 @@
-/** Who a request acts as, recorded in the audit log by every mutating route. */
+/** Who a request acts as, recorded in the audit log by every mutating route: `api:<token name>`. */
 import type { Request } from 'express';
 import type { Actor } from '../services';
+import { principalOf } from './auth';
 
-/** The actor for a mutating request; always `api` until requests are authenticated. */
-export function actorOf(_req: Request): Actor {
-  // Once bearer tokens land (DESIGN §8) this returns the authenticated token's subject.
-  return 'api';
+export function actorOf(req: Request): Actor {
+  const token = principalOf(req);
+  return token ? `api:${token.name}` : 'anonymous';
 }

@@ -18,9 +18,32 @@ import { powerRoutes } from './routes/power';
 import { provisionRoutes } from './routes/provision';
 import { roleRoutes } from './routes/roles';
 import { runRoutes } from './routes/runs';
+import { tokenRoutes } from './routes/tokens';
+import { ApiRoutes } from './route';
 import { uiRouter } from '../ui';
 
 export const API_PREFIX = '/api/v2';
+
+/** Every `/api/v2` route, in matching order; its docs are what core/api/openapi.ts documents. */
+export function apiRoutes(anneal: Anneal): ApiRoutes {
+  const all = new ApiRoutes(anneal);
+  for (const group of [
+    healthRoutes,
+    tokenRoutes,
+    nodeRoutes,
+    powerRoutes,
+    installRoutes,
+    networkRoutes,
+    deploymentRoutes,
+    roleRoutes,
+    nodeRoleRoutes,
+    runRoutes,
+    eventRoutes,
+  ]) {
+    all.mount('/', group(anneal));
+  }
+  return all;
+}
 
 /** Builds the app; the caller owns `listen` and shutdown. Unexpected errors are logged via `anneal.log`. */
 export function createApp(anneal: Anneal): express.Express {
@@ -28,18 +51,8 @@ export function createApp(anneal: Anneal): express.Express {
   app.disable('x-powered-by');
   app.use(express.json({ limit: BODY_LIMIT_BYTES }));
 
-  const api = express.Router();
-  api.use(healthRoutes(anneal));
-  api.use(nodeRoutes(anneal));
-  api.use(powerRoutes(anneal));
-  api.use(installRoutes(anneal));
-  api.use(networkRoutes(anneal));
-  api.use(deploymentRoutes(anneal));
-  api.use(roleRoutes(anneal));
-  api.use(nodeRoleRoutes(anneal));
-  api.use(runRoutes(anneal));
-  api.use(eventRoutes(anneal));
-  app.use(API_PREFIX, api);
+  const { router } = apiRoutes(anneal);
+  app.use(API_PREFIX, router);
   app.use('/provision', provisionRoutes(anneal));
   app.use('/ui', uiRouter());
   app.get('/', (_req, res) => res.redirect('/ui/'));

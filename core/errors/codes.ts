@@ -25,6 +25,7 @@ export const errorCodes = {
   ERR_RUN_NOT_FOUND: { status: 404, kind: 'user', description: 'No run has that id.' },
   ERR_ATTRIB_NOT_FOUND: { status: 404, kind: 'user', description: 'No attrib has that name.' },
   ERR_BARCLAMP_NOT_FOUND: { status: 404, kind: 'user', description: 'No barclamp has that name.' },
+  ERR_TOKEN_NOT_FOUND: { status: 404, kind: 'user', description: 'No API token has that id or name.' },
   ERR_INSTALL_NOT_FOUND: {
     status: 404,
     kind: 'user',

@@ -146,16 +146,16 @@ discover() {
     [ "$(get "$NODE_DIR/power")" = 1 ] && init_pid >/dev/null || return 0
     code=$(printf '%s' "$body" | nsenter -t "$init" -m -u -n env -i PATH="$PATH" curl -sS --noproxy '*' \
       --proto '=http' -m 10 -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data @- \
-      "$ANNEAL_URL/api/v2/nodes" 2>/dev/null)
+      "$ANNEAL_URL/provision/discover" 2>/dev/null)
     case "$code" in
       2?? | 409)
         touch "$NODE_DIR/discovered"
-        log "discovery: POST $ANNEAL_URL/api/v2/nodes → $code (try $i)"
+        log "discovery: POST $ANNEAL_URL/provision/discover → $code (try $i)"
         return 0
         ;;
     esac
     # One line for the first failure, then silence: a server that is not up yet is the normal case.
-    [ "$i" = 1 ] && log "discovery: POST $ANNEAL_URL/api/v2/nodes → ${code:-no answer}; retrying"
+    [ "$i" = 1 ] && log "discovery: POST $ANNEAL_URL/provision/discover → ${code:-no answer}; retrying"
     sleep "${DISCOVERY_INTERVAL:-2}"
   done
   log "discovery gave up after $((i - 1)) tries"

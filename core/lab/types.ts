@@ -21,7 +21,7 @@ export interface LabUpOptions extends LabRef {
   /** How many nodes (1–200). Nodes 1..N are ensured; nodes with a higher index are left alone. */
   nodes: number;
   /**
-   * Where nodes announce themselves on first power-on (`POST <annealUrl>/api/v2/nodes`). Must be an
+   * Where nodes announce themselves on first power-on (`POST <annealUrl>/provision/discover`). Must be an
    * `http://` URL on the lab's host address (10.231.0.1 unless `hostIp` says otherwise): nodes only ever
    * talk to the host bridge. Kept from the previous run when omitted; `null` turns discovery off.
    */

@@ -8,6 +8,7 @@ import { networksService } from './networks';
 import { powerService } from './power';
 import { provisionerService } from './provisioner';
 import { statusService } from './status';
+import { tokensService } from './tokens';
 import { watchdogService } from './watchdog';
 
 export type { Actor, ServiceDeps } from './deps';
@@ -24,6 +25,7 @@ export function createServices(deps: ServiceDeps) {
     power: powerService(deps),
     provisioner: provisionerService(deps),
     status: statusService(deps),
+    tokens: tokensService(deps),
     watchdog: watchdogService(deps),
   };
 }

@@ -2,6 +2,7 @@
  * The store: every database read and write anneal makes, behind one object. Only core/store imports
  * Prisma. Functions take `now` (ms) from the caller's injected clock and never read the system clock.
  */
+import { apiTokensRepo } from './api-tokens';
 import { attribsRepo } from './attribs';
 import { catalogRepo } from './catalog';
 import { openDatabase, type Database } from './db';
@@ -37,6 +38,7 @@ export function createStore(db: Database) {
     watchdog: watchdogRepo(p),
     installs: installsRepo(p),
     networks: networksRepo(p),
+    apiTokens: apiTokensRepo(p),
     close: () => db.close(),
   };
 }

@@ -5,12 +5,20 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../core/api/app';
+import { hashToken } from '../../core/services/tokens';
 import type { Engine } from '../../core/store/engine';
 import { startTestAnneal, type TestAnneal } from './anneal';
 import { engines, requireEngine } from './engines';
 
 /** The fixed clock of every API test, in ms since the epoch. */
 export const NOW = 1_700_000_000_000;
+
+/**
+ * The admin token every test API has (created in the store directly, so it adds no audit event); every
+ * call sends it unless the test passes its own `authorization` header ('' sends none).
+ */
+export const TEST_API_TOKEN = 'anneal-test-api-token-0123456789abcdefghijklmn';
+export const TEST_API_TOKEN_NAME = 'test-admin';
 
 export interface ApiResponse {
   status: number;
@@ -35,6 +43,10 @@ export async function startTestApi(
   opts: { localEnv?: Record<string, string | undefined> } = {},
 ): Promise<TestApi> {
   const anneal = await startTestAnneal(engine, { now: () => NOW, localEnv: opts.localEnv });
+  await anneal.store.apiTokens.create(
+    { name: TEST_API_TOKEN_NAME, role: 'admin', hash: hashToken(TEST_API_TOKEN), createdBy: 'test' },
+    NOW,
+  );
   const server: Server = await new Promise((resolve) => {
     const s = createApp(anneal).listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -46,10 +58,13 @@ export async function startTestApi(
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse> {
-    const init: RequestInit = { method, headers: { ...headers } };
+    const auth = headers.authorization ?? `Bearer ${TEST_API_TOKEN}`;
+    const sent: Record<string, string> = { ...headers, ...(auth ? { authorization: auth } : {}) };
+    if (!auth) delete sent.authorization;
+    const init: RequestInit = { method, headers: sent };
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      init.headers = { 'content-type': 'application/json', ...headers };
+      init.headers = { 'content-type': 'application/json', ...sent };
     }
     const res = await fetch(base + path, init);
     const text = await res.text();

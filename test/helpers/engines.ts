@@ -5,6 +5,7 @@
  * When the server is unreachable, PostgreSQL suites are skipped with a visible reason, unless
  * CI=true or ANNEAL_REQUIRE_POSTGRES=1, where that is a failure.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,4 +76,15 @@ export async function freshDatabase(engine: Engine): Promise<TestDatabase> {
       await c.end();
     },
   };
+}
+
+/** Everything a test database holds, as text: the engine's own dump (sqlite3 .dump, pg_dump --data-only). */
+export function dumpDatabase(db: TestDatabase): string {
+  const url = db.target.url;
+  if (db.target.engine === 'sqlite') return execFileSync('sqlite3', [url, '.dump'], { encoding: 'utf8' });
+  // pg_dump's \restrict / \unrestrict lines carry a random key per run; the header names versions.
+  return execFileSync('pg_dump', ['--data-only', '--no-owner', url], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).replace(/^(\\restrict|\\unrestrict|-- Dumped (from|by)) .*$/gm, '');
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { boot, type Anneal } from '../../core/boot';
 import { loadConfig } from '../../core/config';
 import { silentLogger } from '../../core/log';
+import { hashToken } from '../../core/services/tokens';
 import type { DatabaseTarget } from '../../core/store/engine';
 
 const repoRoot = path.resolve(__dirname, '../..');
@@ -39,6 +40,18 @@ export interface ServerChild {
  * `Authorization: Bearer …` to the server's API, or as ANNEAL_TOKEN to the CLI.
  */
 export const TEST_ADMIN_TOKEN = 'anneal-test-admin-token-0123456789abcdefghij';
+
+/** Adds TEST_ADMIN_TOKEN to an in-process anneal's store (no audit event), for tests that serve createApp(anneal). */
+export async function addTestAdminToken(anneal: Anneal): Promise<string> {
+  await anneal.store.apiTokens.create(
+    { name: 'test-admin', role: 'admin', hash: hashToken(TEST_ADMIN_TOKEN), createdBy: 'test' },
+    Date.now(),
+  );
+  return TEST_ADMIN_TOKEN;
+}
+
+/** The Authorization header for TEST_ADMIN_TOKEN. */
+export const testAuth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

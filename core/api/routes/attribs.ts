@@ -9,14 +9,15 @@
  *
  * Values of secret attribs (and of attribs no loaded plugin declares) are shown as `[redacted]`.
  */
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import type { AttribValueRecord } from '../../domain/records';
 import { inputError } from '../../errors';
 import { actorOf } from '../actor';
 import { pageOf } from '../list';
-import { MAX_NAME, parseBody, parsePage, parseRef } from '../parse';
+import { MAX_NAME, parsePage, parseRef, pageQuery } from '../parse';
+import { ApiRoutes } from '../route';
 
 const putBody = z.strictObject({ value: z.unknown().optional() }).refine((b) => b.value !== undefined, {
   message: 'expected a value (any JSON the attrib accepts)',
@@ -36,10 +37,13 @@ function attribName(req: Request): string {
   return name;
 }
 
-/** Router for one scope; `scope` decides whether `:ref` names a node or a deployment. */
-export function attribRoutes(anneal: Anneal, scope: 'node' | 'deployment'): Router {
+/**
+ * Routes for one scope, mounted at `prefix` (`/nodes/:ref/attribs`); `scope` decides whether `:ref`
+ * names a node or a deployment.
+ */
+export function attribRoutes(anneal: Anneal, scope: 'node' | 'deployment', prefix: string): ApiRoutes {
   const { store, registry, services } = anneal;
-  const router = Router({ mergeParams: true });
+  const routes = new ApiRoutes(anneal, prefix);
 
   async function targetId(req: Request): Promise<number> {
     const ref = parseRef((req.params as Record<string, string>).ref);
@@ -66,26 +70,35 @@ export function attribRoutes(anneal: Anneal, scope: 'node' | 'deployment'): Rout
     return view(found ?? empty);
   }
 
-  router.get('/', async (req, res) => {
-    const page = parsePage(req.query);
-    const values = await store.attribs.list(scope, await targetId(req));
-    res.json(pageOf(values.map(view), page));
-  });
+  routes.add(
+    { method: 'get', path: '/', summary: 'Every attrib value of the target (secret ones redacted)', query: pageQuery },
+    async (req, res) => {
+      const page = parsePage(req.query);
+      const values = await store.attribs.list(scope, await targetId(req));
+      res.json(pageOf(values.map(view), page));
+    },
+  );
 
-  router.get('/*attrib', async (req, res) => {
-    const name = attribName(req);
-    const id = await targetId(req);
-    registry.attrib(name);
-    res.json(await one(id, name));
-  });
+  routes.add(
+    { method: 'get', path: '/*attrib', summary: 'One attrib value (secret ones redacted)' },
+    async (req, res) => {
+      const name = attribName(req);
+      const id = await targetId(req);
+      registry.attrib(name);
+      res.json(await one(id, name));
+    },
+  );
 
-  router.put('/*attrib', async (req, res) => {
-    const name = attribName(req);
-    const { value } = parseBody(putBody, req.body);
-    const id = await targetId(req);
-    await services.changes.setAttrib(scope, id, name, value, actorOf(req));
-    res.json(await one(id, name));
-  });
+  routes.add(
+    { method: 'put', path: '/*attrib', summary: 'Propose an attrib value (applies on commit)', body: putBody },
+    async (req, res, { body }) => {
+      const { value } = body;
+      const name = attribName(req);
+      const id = await targetId(req);
+      await services.changes.setAttrib(scope, id, name, value, actorOf(req));
+      res.json(await one(id, name));
+    },
+  );
 
-  return router;
+  return routes;
 }

@@ -13,13 +13,13 @@
  *   GET  /deployments/:ref/status       converge status: the layer cake (nodes × layers), totals, failing node-roles
  *   …    /deployments/:ref/attribs      see attribs.ts
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import { nodeRoleStates } from '../../domain/vocabulary';
 import { actorOf } from '../actor';
 import { listBody, pageOf } from '../list';
-import { description, hostName, MAX_NAME, parseBody, parsePage, parseRef, refSchema } from '../parse';
+import { description, hostName, MAX_NAME, parsePage, parseRef, refSchema, pageQuery } from '../parse';
+import { ApiRoutes } from '../route';
 import { attribRoutes } from './attribs';
 
 /** Leaves room for the service node's name, `<deployment>.service.anneal.internal`. */
@@ -39,69 +39,119 @@ const bindBody = z.strictObject({
   node: refSchema('node'),
 });
 
-export function deploymentRoutes(anneal: Anneal): Router {
+export function deploymentRoutes(anneal: Anneal): ApiRoutes {
   const { store, services } = anneal;
-  const router = Router();
+  const routes = new ApiRoutes(anneal);
 
-  router.get('/deployments', async (req, res) => {
-    const page = parsePage(req.query);
-    res.json(pageOf(await store.deployments.list(), page));
-  });
+  routes.add(
+    { method: 'get', path: '/deployments', summary: 'List deployments (paged)', query: pageQuery },
+    async (req, res) => {
+      const page = parsePage(req.query);
+      res.json(pageOf(await store.deployments.list(), page));
+    },
+  );
 
-  router.post('/deployments', async (req, res) => {
-    const body = parseBody(createBody, req.body);
-    res.status(201).json(await services.inventory.createDeployment(body, actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/deployments', summary: 'Create a deployment', body: createBody, status: 201 },
+    async (req, res, { body }) => {
+      res.status(201).json(await services.inventory.createDeployment(body, actorOf(req)));
+    },
+  );
 
-  router.get('/deployments/:ref/waiting', async (req, res) => {
-    const d = await store.deployments.get(parseRef(req.params.ref));
-    res.json({ items: await services.watchdog.waiting({ deploymentId: d.id }) });
-  });
+  routes.add(
+    {
+      method: 'get',
+      path: '/deployments/:ref/waiting',
+      summary: 'Why each todo or blocked node-role waits (the watchdog)',
+    },
+    async (req, res) => {
+      const d = await store.deployments.get(parseRef(req.params.ref));
+      res.json({ items: await services.watchdog.waiting({ deploymentId: d.id }) });
+    },
+  );
 
-  router.get('/deployments/:ref/status', async (req, res) => {
-    res.json(await services.status.forDeployment(parseRef(req.params.ref)));
-  });
+  routes.add(
+    {
+      method: 'get',
+      path: '/deployments/:ref/status',
+      summary: 'Converge status: the layer cake, totals and failing node-roles',
+    },
+    async (req, res) => {
+      res.json(await services.status.forDeployment(parseRef(req.params.ref)));
+    },
+  );
 
-  router.get('/deployments/:ref', async (req, res) => {
-    const d = await store.deployments.get(parseRef(req.params.ref));
-    const counts = await store.nodeRoles.countByState({ deploymentId: d.id });
-    const nodeRoles = Object.fromEntries(nodeRoleStates.map((s) => [s, counts[s] ?? 0]));
-    res.json({ ...d, roles: await store.deployments.roles(d.id), nodeRoles });
-  });
+  routes.add(
+    { method: 'get', path: '/deployments/:ref', summary: 'One deployment with its roles and node-role counts' },
+    async (req, res) => {
+      const d = await store.deployments.get(parseRef(req.params.ref));
+      const counts = await store.nodeRoles.countByState({ deploymentId: d.id });
+      const nodeRoles = Object.fromEntries(nodeRoleStates.map((s) => [s, counts[s] ?? 0]));
+      res.json({ ...d, roles: await store.deployments.roles(d.id), nodeRoles });
+    },
+  );
 
-  router.post('/deployments/:ref/commit', async (req, res) => {
-    res.json(await services.changes.commitDeployment(parseRef(req.params.ref), actorOf(req)));
-  });
+  routes.add(
+    {
+      method: 'post',
+      path: '/deployments/:ref/commit',
+      summary: 'Commit the deployment (nodes, node-roles, attribs); wakes the annealer',
+    },
+    async (req, res) => {
+      res.json(await services.changes.commitDeployment(parseRef(req.params.ref), actorOf(req)));
+    },
+  );
 
-  router.post('/deployments/:ref/propose', async (req, res) => {
-    res.json(await services.changes.proposeDeployment(parseRef(req.params.ref), actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/deployments/:ref/propose', summary: 'Put the deployment back to proposed' },
+    async (req, res) => {
+      res.json(await services.changes.proposeDeployment(parseRef(req.params.ref), actorOf(req)));
+    },
+  );
 
-  router.get('/deployments/:ref/nodes', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const page = parsePage(req.query);
-    const d = await store.deployments.get(ref);
-    res.json(listBody(await store.nodes.list({ deploymentId: d.id }, page), page));
-  });
+  routes.add(
+    { method: 'get', path: '/deployments/:ref/nodes', summary: "The deployment's nodes (paged)", query: pageQuery },
+    async (req, res) => {
+      const ref = parseRef(req.params.ref);
+      const page = parsePage(req.query);
+      const d = await store.deployments.get(ref);
+      res.json(listBody(await store.nodes.list({ deploymentId: d.id }, page), page));
+    },
+  );
 
-  router.get('/deployments/:ref/node-roles', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const page = parsePage(req.query);
-    const d = await store.deployments.get(ref);
-    res.json(listBody(await store.nodeRoles.list({ deploymentId: d.id }, page), page));
-  });
+  routes.add(
+    {
+      method: 'get',
+      path: '/deployments/:ref/node-roles',
+      summary: "The deployment's node-roles (paged)",
+      query: pageQuery,
+    },
+    async (req, res) => {
+      const ref = parseRef(req.params.ref);
+      const page = parsePage(req.query);
+      const d = await store.deployments.get(ref);
+      res.json(listBody(await store.nodeRoles.list({ deploymentId: d.id }, page), page));
+    },
+  );
 
-  router.post('/deployments/:ref/bind', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const body = parseBody(bindBody, req.body);
-    const d = await store.deployments.get(ref);
-    const node = await store.nodes.get(body.node);
-    const bound = await services.binding.bind(d.id, body.role, node.id);
-    const nodeRole = await store.nodeRoles.get(bound.nodeRoleId);
-    res.status(bound.created.length ? 201 : 200).json({ nodeRole, created: bound.created });
-  });
+  routes.add(
+    {
+      method: 'post',
+      path: '/deployments/:ref/bind',
+      summary: 'Bind a role to a node in the deployment (and its implicit parents)',
+      body: bindBody,
+    },
+    async (req, res, { body }) => {
+      const ref = parseRef(req.params.ref);
+      const d = await store.deployments.get(ref);
+      const node = await store.nodes.get(body.node);
+      const bound = await services.binding.bind(d.id, body.role, node.id);
+      const nodeRole = await store.nodeRoles.get(bound.nodeRoleId);
+      res.status(bound.created.length ? 201 : 200).json({ nodeRole, created: bound.created });
+    },
+  );
 
-  router.use('/deployments/:ref/attribs', attribRoutes(anneal, 'deployment'));
+  routes.mount('/deployments/:ref/attribs', attribRoutes(anneal, 'deployment', '/deployments/:ref/attribs'));
 
-  return router;
+  return routes;
 }

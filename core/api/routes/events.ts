@@ -10,11 +10,11 @@
  *       changes state. With `after` (or a Last-Event-ID header) stored events after that id come first.
  *       A `: ping` comment every 15 s keeps proxies from closing an idle stream.
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import type { FeedEvent } from '../../services/event-feed';
 import { DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, parseQuery, queryInt } from '../parse';
+import { ApiRoutes } from '../route';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -47,49 +47,60 @@ function frame(e: FeedEvent): string {
   return `${e.id === null ? '' : `id: ${e.id}\n`}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
-export function eventRoutes(anneal: Anneal): Router {
-  const router = Router();
+export function eventRoutes(anneal: Anneal): ApiRoutes {
+  const routes = new ApiRoutes(anneal);
 
-  router.get('/events', async (req, res) => {
-    const q = parseQuery(eventsQuery, req.query);
-    const after = q.after ?? 0;
-    const limit = q.limit ?? DEFAULT_LIMIT;
-    const items = await anneal.store.events.list({ afterId: after, ...(q.type ? { type: q.type } : {}) }, limit);
-    res.json({ items, after, limit });
-  });
+  routes.add(
+    { method: 'get', path: '/events', summary: 'The audit log, oldest first, paged by cursor', query: eventsQuery },
+    async (_req, res, { query: q }) => {
+      const after = q.after ?? 0;
+      const limit = q.limit ?? DEFAULT_LIMIT;
+      const items = await anneal.store.events.list({ afterId: after, ...(q.type ? { type: q.type } : {}) }, limit);
+      res.json({ items, after, limit });
+    },
+  );
 
-  router.get('/events/stream', async (req, res) => {
-    const lastEventId = req.get('last-event-id');
-    const q = parseQuery(streamQuery, {
-      ...req.query,
-      ...(req.query.after === undefined && lastEventId !== undefined ? { after: lastEventId } : {}),
-    });
-    const [, objectType, objectId] = q.object ? objectPattern.exec(q.object)! : [];
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write('retry: 2000\n\n');
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-    let unsubscribe: (() => void) | null = null;
-    let gone = false;
-    req.on('close', () => {
-      gone = true;
-      clearInterval(heartbeat);
-      unsubscribe?.();
-    });
-    unsubscribe = await anneal.feed.subscribe(
-      {
-        ...(q.type ? { types: q.type.split(',') } : {}),
-        ...(objectType ? { objectType } : {}),
-        ...(objectId ? { objectId: Number(objectId) } : {}),
-      },
-      (e) => void res.write(frame(e)),
-      q.after !== undefined ? { after: q.after } : {},
-    );
-    if (gone) unsubscribe();
-  });
-  return router;
+  routes.add(
+    {
+      method: 'get',
+      path: '/events/stream',
+      summary: 'Live events (server-sent events), filtered by type and object',
+      query: streamQuery,
+      produces: 'text/event-stream',
+    },
+    async (req, res, { query }) => {
+      const lastEventId = req.get('last-event-id');
+      const q =
+        query.after === undefined && lastEventId !== undefined
+          ? { ...query, after: parseQuery(streamQuery, { after: lastEventId }).after }
+          : query;
+      const [, objectType, objectId] = q.object ? objectPattern.exec(q.object)! : [];
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write('retry: 2000\n\n');
+      const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+      let unsubscribe: (() => void) | null = null;
+      let gone = false;
+      req.on('close', () => {
+        gone = true;
+        clearInterval(heartbeat);
+        unsubscribe?.();
+      });
+      unsubscribe = await anneal.feed.subscribe(
+        {
+          ...(q.type ? { types: q.type.split(',') } : {}),
+          ...(objectType ? { objectType } : {}),
+          ...(objectId ? { objectId: Number(objectId) } : {}),
+        },
+        (e) => void res.write(frame(e)),
+        q.after !== undefined ? { after: q.after } : {},
+      );
+      if (gone) unsubscribe();
+    },
+  );
+  return routes;
 }

@@ -7,30 +7,35 @@
  *                              network without an address)
  *   GET  /nodes/:ref/install   the node's most recent install; ERR_INSTALL_NOT_FOUND
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import { installOses } from '../../domain/installs';
 import { actorOf } from '../actor';
-import { parseBody, parseRef } from '../parse';
+import { parseRef } from '../parse';
+import { ApiRoutes } from '../route';
 
 const requestBody = z.strictObject({
   os: z.enum(installOses, { error: `expected one of: ${installOses.join(', ')}` }).optional(),
 });
 
-export function installRoutes(anneal: Anneal): Router {
+export function installRoutes(anneal: Anneal): ApiRoutes {
   const { services } = anneal;
-  const router = Router();
-
-  router.post('/nodes/:ref/install', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const body = parseBody(requestBody, req.body ?? {});
-    res.status(201).json(await services.provisioner.requestInstall(ref, body, actorOf(req)));
-  });
-
-  router.get('/nodes/:ref/install', async (req, res) => {
-    res.json(await services.provisioner.currentInstall(parseRef(req.params.ref)));
-  });
-
-  return router;
+  return new ApiRoutes(anneal)
+    .add(
+      {
+        method: 'post',
+        path: '/nodes/:ref/install',
+        summary: 'Install the node (network boot through its BMC)',
+        body: requestBody,
+        optionalBody: true,
+        status: 201,
+      },
+      async (req, res, { body }) => {
+        const ref = parseRef(req.params.ref);
+        res.status(201).json(await services.provisioner.requestInstall(ref, body, actorOf(req)));
+      },
+    )
+    .add({ method: 'get', path: '/nodes/:ref/install', summary: "The node's current install" }, async (req, res) => {
+      res.json(await services.provisioner.currentInstall(parseRef(req.params.ref)));
+    });
 }

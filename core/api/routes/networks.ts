@@ -14,14 +14,14 @@
  *                                                 one); ERR_ADDRESS_TAKEN, ERR_ADDRESS_OUTSIDE, ERR_RANGE_EXHAUSTED
  *   DELETE /networks/:ref/allocations/:address    release, 204; ERR_ALLOCATION_NOT_FOUND
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import { formatIpv4, isHostAddress, NETWORK_CATEGORY, parseCidr, parseIpv4 } from '../../domain/ipam';
 import { inputError } from '../../errors';
 import { actorOf } from '../actor';
 import { listBody } from '../list';
-import { description, hostName, parseBody, parsePage, parseQuery, parseRef, refSchema } from '../parse';
+import { description, hostName, parsePage, parseQuery, parseRef, refSchema } from '../parse';
+import { ApiRoutes } from '../route';
 
 const ipv4 = z
   .string({ error: 'expected an IPv4 address like 192.168.50.10' })
@@ -89,65 +89,96 @@ function addressParam(value: unknown): string {
   return value;
 }
 
-export function networkRoutes(anneal: Anneal): Router {
+export function networkRoutes(anneal: Anneal): ApiRoutes {
   const { services } = anneal;
   const ipam = services.networks;
-  const router = Router();
+  const routes = new ApiRoutes(anneal);
 
-  router.get('/networks', async (req, res) => {
-    const page = parsePage(req.query);
-    const q = parseQuery(listQuery, req.query);
-    const deployment = q.deployment === undefined ? undefined : parseRef(q.deployment, 'deployment');
-    res.json(listBody(await ipam.listNetworks({ deployment }, page), page));
-  });
+  routes.add(
+    { method: 'get', path: '/networks', summary: 'List networks (paged; filter by deployment)', query: listQuery },
+    async (req, res) => {
+      const page = parsePage(req.query);
+      const q = parseQuery(listQuery, req.query);
+      const deployment = q.deployment === undefined ? undefined : parseRef(q.deployment, 'deployment');
+      res.json(listBody(await ipam.listNetworks({ deployment }, page), page));
+    },
+  );
 
-  router.post('/networks', async (req, res) => {
-    const body = parseBody(createBody, req.body);
-    res.status(201).json(await ipam.createNetwork(body, actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/networks', summary: 'Create a network', body: createBody, status: 201 },
+    async (req, res, { body }) => {
+      res.status(201).json(await ipam.createNetwork(body, actorOf(req)));
+    },
+  );
 
-  router.get('/networks/:ref', async (req, res) => {
+  routes.add({ method: 'get', path: '/networks/:ref', summary: 'One network with its ranges' }, async (req, res) => {
     res.json(await ipam.getNetwork(parseRef(req.params.ref)));
   });
 
-  router.delete('/networks/:ref', async (req, res) => {
-    await ipam.deleteNetwork(parseRef(req.params.ref), actorOf(req));
-    res.status(204).end();
-  });
+  routes.add(
+    { method: 'delete', path: '/networks/:ref', summary: 'Delete a network without allocations', status: 204 },
+    async (req, res) => {
+      await ipam.deleteNetwork(parseRef(req.params.ref), actorOf(req));
+      res.status(204).end();
+    },
+  );
 
-  router.get('/networks/:ref/ranges', async (req, res) => {
+  routes.add({ method: 'get', path: '/networks/:ref/ranges', summary: "The network's ranges" }, async (req, res) => {
     res.json({ items: await ipam.listRanges(parseRef(req.params.ref)) });
   });
 
-  router.post('/networks/:ref/ranges', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const body = parseBody(rangeBody, req.body);
-    res.status(201).json(await ipam.createRange(ref, body, actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/networks/:ref/ranges', summary: 'Add a range', body: rangeBody, status: 201 },
+    async (req, res, { body }) => {
+      const ref = parseRef(req.params.ref);
+      res.status(201).json(await ipam.createRange(ref, body, actorOf(req)));
+    },
+  );
 
-  router.delete('/networks/:ref/ranges/:name', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const name = parseRef(req.params.name, 'name');
-    await ipam.deleteRange(ref, String(name), actorOf(req));
-    res.status(204).end();
-  });
+  routes.add(
+    {
+      method: 'delete',
+      path: '/networks/:ref/ranges/:name',
+      summary: 'Delete a range without allocations',
+      status: 204,
+    },
+    async (req, res) => {
+      const ref = parseRef(req.params.ref);
+      const name = parseRef(req.params.name, 'name');
+      await ipam.deleteRange(ref, String(name), actorOf(req));
+      res.status(204).end();
+    },
+  );
 
-  router.get('/networks/:ref/allocations', async (req, res) => {
-    res.json({ items: await ipam.listAllocations(parseRef(req.params.ref)) });
-  });
+  routes.add(
+    { method: 'get', path: '/networks/:ref/allocations', summary: "The network's allocations, by address" },
+    async (req, res) => {
+      res.json({ items: await ipam.listAllocations(parseRef(req.params.ref)) });
+    },
+  );
 
-  router.post('/networks/:ref/allocations', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const body = parseBody(allocateBody, req.body);
-    const { allocation, created } = await ipam.allocate(ref, body, actorOf(req));
-    res.status(created ? 201 : 200).json(allocation);
-  });
+  routes.add(
+    {
+      method: 'post',
+      path: '/networks/:ref/allocations',
+      summary: 'Allocate an address to a node',
+      body: allocateBody,
+    },
+    async (req, res, { body }) => {
+      const ref = parseRef(req.params.ref);
+      const { allocation, created } = await ipam.allocate(ref, body, actorOf(req));
+      res.status(created ? 201 : 200).json(allocation);
+    },
+  );
 
-  router.delete('/networks/:ref/allocations/:address', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    await ipam.release(ref, addressParam(req.params.address), actorOf(req));
-    res.status(204).end();
-  });
+  routes.add(
+    { method: 'delete', path: '/networks/:ref/allocations/:address', summary: 'Release an allocation', status: 204 },
+    async (req, res) => {
+      const ref = parseRef(req.params.ref);
+      await ipam.release(ref, addressParam(req.params.address), actorOf(req));
+      res.status(204).end();
+    },
+  );
 
-  return router;
+  return routes;
 }

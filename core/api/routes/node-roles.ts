@@ -8,7 +8,6 @@
  *   GET  /node-roles/:id/runs     its runs, oldest first (paged)
  *   GET  /node-roles/:id/parents  the node-roles it waits for, each with `soft` (a `precedes` edge) (paged)
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import { nodeRoleStates } from '../../domain/vocabulary';
@@ -16,6 +15,7 @@ import type { NodeRoleFilter } from '../../store/node-roles';
 import { actorOf } from '../actor';
 import { listBody, pageOf } from '../list';
 import { DEFAULT_LIMIT, pageQuery, parseId, parsePage, parseQuery, parseRef, type Page } from '../parse';
+import { ApiRoutes } from '../route';
 
 const listQuery = pageQuery.extend({
   deployment: z.string({ error: 'expected one deployment id or name' }).optional(),
@@ -24,9 +24,9 @@ const listQuery = pageQuery.extend({
   state: z.enum(nodeRoleStates, { error: `expected one of: ${nodeRoleStates.join(', ')}` }).optional(),
 });
 
-export function nodeRoleRoutes(anneal: Anneal): Router {
+export function nodeRoleRoutes(anneal: Anneal): ApiRoutes {
   const { store, registry, services } = anneal;
-  const router = Router();
+  const routes = new ApiRoutes(anneal);
 
   /** Parses page and filter together (one 400 lists every bad parameter), then resolves refs to ids. */
   async function listArgs(query: unknown): Promise<{ filter: NodeRoleFilter; page: Page }> {
@@ -44,42 +44,77 @@ export function nodeRoleRoutes(anneal: Anneal): Router {
     return { filter, page };
   }
 
-  router.get('/node-roles', async (req, res) => {
-    const { filter, page } = await listArgs(req.query);
-    res.json(listBody(await store.nodeRoles.list(filter, page), page));
-  });
+  routes.add(
+    {
+      method: 'get',
+      path: '/node-roles',
+      summary: 'List node-roles (paged; filter by deployment, node, role, state)',
+      query: listQuery,
+    },
+    async (req, res) => {
+      const { filter, page } = await listArgs(req.query);
+      res.json(listBody(await store.nodeRoles.list(filter, page), page));
+    },
+  );
 
-  router.get('/node-roles/:id', async (req, res) => {
+  routes.add({ method: 'get', path: '/node-roles/:id', summary: 'One node-role' }, async (req, res) => {
     res.json(await store.nodeRoles.get(parseId(req.params.id)));
   });
 
-  router.post('/node-roles/:id/retry', async (req, res) => {
-    res.status(202).json(await services.changes.retry(parseId(req.params.id), actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/node-roles/:id/retry', summary: 'Retry a node-role in error', status: 202 },
+    async (req, res) => {
+      res.status(202).json(await services.changes.retry(parseId(req.params.id), actorOf(req)));
+    },
+  );
 
-  router.post('/node-roles/:id/rerun', async (req, res) => {
-    res.status(202).json(await services.changes.rerunNodeRole(parseId(req.params.id), actorOf(req)));
-  });
+  routes.add(
+    {
+      method: 'post',
+      path: '/node-roles/:id/rerun',
+      summary: 'Run a node-role again, then what depends on it',
+      status: 202,
+    },
+    async (req, res) => {
+      res.status(202).json(await services.changes.rerunNodeRole(parseId(req.params.id), actorOf(req)));
+    },
+  );
 
-  router.get('/node-roles/:id/runs', async (req, res) => {
-    const id = parseId(req.params.id);
-    const page = parsePage(req.query);
-    await store.nodeRoles.get(id);
-    res.json(listBody(await store.runs.list({ nodeRoleId: id }, page), page));
-  });
+  routes.add(
+    {
+      method: 'get',
+      path: '/node-roles/:id/runs',
+      summary: "The node-role's runs, oldest first (paged)",
+      query: pageQuery,
+    },
+    async (req, res) => {
+      const id = parseId(req.params.id);
+      const page = parsePage(req.query);
+      await store.nodeRoles.get(id);
+      res.json(listBody(await store.runs.list({ nodeRoleId: id }, page), page));
+    },
+  );
 
-  router.get('/node-roles/:id/parents', async (req, res) => {
-    const id = parseId(req.params.id);
-    const page = parsePage(req.query);
-    await store.nodeRoles.get(id);
-    const parents = (await store.nodeRoles.parentsOf([id])).map((e) => ({ ...e.parent, soft: e.soft }));
-    res.json(
-      pageOf(
-        parents.sort((a, b) => a.cohort - b.cohort || a.id - b.id),
-        page,
-      ),
-    );
-  });
+  routes.add(
+    {
+      method: 'get',
+      path: '/node-roles/:id/parents',
+      summary: 'The node-roles it waits for (paged)',
+      query: pageQuery,
+    },
+    async (req, res) => {
+      const id = parseId(req.params.id);
+      const page = parsePage(req.query);
+      await store.nodeRoles.get(id);
+      const parents = (await store.nodeRoles.parentsOf([id])).map((e) => ({ ...e.parent, soft: e.soft }));
+      res.json(
+        pageOf(
+          parents.sort((a, b) => a.cohort - b.cohort || a.id - b.id),
+          page,
+        ),
+      );
+    },
+  );
 
-  return router;
+  return routes;
 }

@@ -12,7 +12,6 @@
  *   GET   /nodes/:ref/checks       runs the ready checks of its active node-roles now (read-only)
  *   …     /nodes/:ref/attribs      see attribs.ts
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import { actorOf } from '../actor';
@@ -26,14 +25,15 @@ import {
   hostAddress,
   hostName,
   macAddress,
-  parseBody,
+  pageQuery,
   parsePage,
   parseRef,
   refSchema,
 } from '../parse';
+import { ApiRoutes } from '../route';
 import { attribRoutes } from './attribs';
 
-const createBody = z.strictObject({
+export const createBody = z.strictObject({
   name: hostName(),
   description: description.optional(),
   macs: z
@@ -52,6 +52,16 @@ const createBody = z.strictObject({
   deployment: refSchema('deployment').optional(),
 });
 
+/** What a discovery image may report about its machine (POST /provision/discover, no token). */
+export const discoveryBody = createBody.pick({
+  name: true,
+  macs: true,
+  bmcAddress: true,
+  bmcUsername: true,
+  bmcPassword: true,
+  address: true,
+});
+
 const patchBody = z
   .strictObject({
     description: description.optional(),
@@ -67,55 +77,92 @@ const patchBody = z
   });
 
 /** Routes for `/nodes`. */
-export function nodeRoutes(anneal: Anneal): Router {
+export function nodeRoutes(anneal: Anneal): ApiRoutes {
   const { store, services } = anneal;
-  const router = Router();
+  const routes = new ApiRoutes(anneal);
 
-  router.get('/nodes', async (req, res) => {
-    const page = parsePage(req.query);
-    res.json(listBody(await store.nodes.list({}, page), page));
-  });
+  routes.add(
+    {
+      method: 'get',
+      path: '/nodes',
+      summary: 'List nodes (paged; filter by deployment, alive, available, name prefix)',
+      query: pageQuery,
+    },
+    async (req, res) => {
+      const page = parsePage(req.query);
+      res.json(listBody(await store.nodes.list({}, page), page));
+    },
+  );
 
-  router.post('/nodes', async (req, res) => {
-    const body = parseBody(createBody, req.body);
-    res.status(201).json(await services.inventory.createNode(body, actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/nodes', summary: 'Create a node', body: createBody, status: 201 },
+    async (req, res, { body }) => {
+      res.status(201).json(await services.inventory.createNode(body, actorOf(req)));
+    },
+  );
 
-  router.get('/nodes/:ref', async (req, res) => {
+  routes.add({ method: 'get', path: '/nodes/:ref', summary: 'One node' }, async (req, res) => {
     res.json(await store.nodes.get(parseRef(req.params.ref)));
   });
 
-  router.patch('/nodes/:ref', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const patch = parseBody(patchBody, req.body);
-    const updated = await services.inventory.updateNode(ref, patch, actorOf(req));
-    res.json(updated);
-  });
+  routes.add(
+    {
+      method: 'patch',
+      path: '/nodes/:ref',
+      summary: 'Change a node (description, alive, available, address, BMC address/user)',
+      body: patchBody,
+    },
+    async (req, res, { body: patch }) => {
+      const ref = parseRef(req.params.ref);
+      const updated = await services.inventory.updateNode(ref, patch, actorOf(req));
+      res.json(updated);
+    },
+  );
 
-  router.post('/nodes/:ref/commit', async (req, res) => {
-    res.json(await services.changes.commitNode(parseRef(req.params.ref), actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/nodes/:ref/commit', summary: "Commit the node's proposed node-roles and attribs" },
+    async (req, res) => {
+      res.json(await services.changes.commitNode(parseRef(req.params.ref), actorOf(req)));
+    },
+  );
 
-  router.post('/nodes/:ref/redeploy', async (req, res) => {
-    res.status(202).json(await services.changes.redeploy(parseRef(req.params.ref), actorOf(req)));
-  });
+  routes.add(
+    {
+      method: 'post',
+      path: '/nodes/:ref/redeploy',
+      summary: 'Install the node again: os-install and everything above it re-run',
+      status: 202,
+    },
+    async (req, res) => {
+      res.status(202).json(await services.changes.redeploy(parseRef(req.params.ref), actorOf(req)));
+    },
+  );
 
-  router.post('/nodes/:ref/propose', async (req, res) => {
-    res.json(await services.changes.proposeNode(parseRef(req.params.ref), actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/nodes/:ref/propose', summary: 'Put the node back to proposed' },
+    async (req, res) => {
+      res.json(await services.changes.proposeNode(parseRef(req.params.ref), actorOf(req)));
+    },
+  );
 
-  router.get('/nodes/:ref/node-roles', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const page = parsePage(req.query);
-    const node = await store.nodes.get(ref);
-    res.json(listBody(await store.nodeRoles.list({ nodeId: node.id }, page), page));
-  });
+  routes.add(
+    { method: 'get', path: '/nodes/:ref/node-roles', summary: "The node's node-roles (paged)", query: pageQuery },
+    async (req, res) => {
+      const ref = parseRef(req.params.ref);
+      const page = parsePage(req.query);
+      const node = await store.nodes.get(ref);
+      res.json(listBody(await store.nodeRoles.list({ nodeId: node.id }, page), page));
+    },
+  );
 
-  router.get('/nodes/:ref/checks', async (req, res) => {
-    res.json(await services.checks.forNode(parseRef(req.params.ref)));
-  });
+  routes.add(
+    { method: 'get', path: '/nodes/:ref/checks', summary: "Run the ready checks of the node's active node-roles now" },
+    async (req, res) => {
+      res.json(await services.checks.forNode(parseRef(req.params.ref)));
+    },
+  );
 
-  router.use('/nodes/:ref/attribs', attribRoutes(anneal, 'node'));
+  routes.mount('/nodes/:ref/attribs', attribRoutes(anneal, 'node', '/nodes/:ref/attribs'));
 
-  return router;
+  return routes;
 }

@@ -10,12 +10,12 @@
  * BMC calls are limited per BMC (one at a time, spaced; ANNEAL_BMC_MIN_INTERVAL_MS). Errors:
  * ERR_POWER_NOT_CONFIGURED, ERR_POWER_UNREACHABLE, ERR_POWER_AUTH, ERR_POWER_FAILED (docs/errors.md).
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
 import { powerActions } from '../../domain/vocabulary';
 import { actorOf } from '../actor';
-import { bmcAddress, bmcDriver, bmcPassword, bmcUsername, parseBody, parseRef } from '../parse';
+import { bmcAddress, bmcDriver, bmcPassword, bmcUsername, parseRef } from '../parse';
+import { ApiRoutes } from '../route';
 
 const bmcBody = z
   .strictObject({
@@ -37,30 +37,47 @@ const bootBody = z.strictObject({
   device: z.enum(['pxe', 'disk'], { error: 'expected pxe or disk' }),
 });
 
-export function powerRoutes(anneal: Anneal): Router {
+export function powerRoutes(anneal: Anneal): ApiRoutes {
   const { power } = anneal.services;
-  const router = Router();
+  const routes = new ApiRoutes(anneal);
 
-  router.put('/nodes/:ref/bmc', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    res.json(await power.configureBmc(ref, parseBody(bmcBody, req.body), actorOf(req)));
-  });
+  routes.add(
+    {
+      method: 'put',
+      path: '/nodes/:ref/bmc',
+      summary: "Set the node's BMC (address, user, password, driver)",
+      body: bmcBody,
+    },
+    async (req, res, { body }) => {
+      const ref = parseRef(req.params.ref);
+      res.json(await power.configureBmc(ref, body, actorOf(req)));
+    },
+  );
 
-  router.get('/nodes/:ref/power', async (req, res) => {
-    res.json(await power.readPower(parseRef(req.params.ref)));
-  });
+  routes.add(
+    { method: 'get', path: '/nodes/:ref/power', summary: 'Read the power state from the BMC now' },
+    async (req, res) => {
+      res.json(await power.readPower(parseRef(req.params.ref)));
+    },
+  );
 
-  router.post('/nodes/:ref/power', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const { action } = parseBody(powerBody, req.body);
-    res.json(await power.act(ref, action, actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/nodes/:ref/power', summary: 'Power action: on, off, cycle, reset', body: powerBody },
+    async (req, res, { body }) => {
+      const { action } = body;
+      const ref = parseRef(req.params.ref);
+      res.json(await power.act(ref, action, actorOf(req)));
+    },
+  );
 
-  router.post('/nodes/:ref/boot', async (req, res) => {
-    const ref = parseRef(req.params.ref);
-    const { device } = parseBody(bootBody, req.body);
-    res.json(await power.nextBoot(ref, device, actorOf(req)));
-  });
+  routes.add(
+    { method: 'post', path: '/nodes/:ref/boot', summary: 'Next boot device: pxe or disk', body: bootBody },
+    async (req, res, { body }) => {
+      const { device } = body;
+      const ref = parseRef(req.params.ref);
+      res.json(await power.nextBoot(ref, device, actorOf(req)));
+    },
+  );
 
-  return router;
+  return routes;
 }

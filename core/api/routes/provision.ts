@@ -5,6 +5,13 @@
  *   GET  /provision/boot/:mac                       iPXE script (text/plain): the install's, or local boot
  *   GET  /provision/installs/:token/:artifact       a rendered install artifact (text/plain)
  *   POST /provision/installs/:token/complete        install-complete callback (idempotent) → 200 JSON
+ *   POST /provision/discover                        a discovery image enlists its machine: {name, macs?,
+ *                                                   bmcAddress?, bmcUsername?, bmcPassword?, address?} →
+ *                                                   201 {id, name}; 409 ERR_NAME_TAKEN once it is known
+ *
+ * Discovery is anonymous, as enlistment is in MAAS and Digital Rebar: a machine on the admin network can
+ * only add a new node to the system deployment (never change one; deployment, alive and available are not
+ * accepted) and learns nothing but its id. docs/security.md says what that trusts.
  *
  * A malformed MAC is 400 ERR_INPUT_INVALID; an unknown, superseded or spent token is 404
  * ERR_INSTALL_NOT_FOUND whatever the reason; an artifact the OS does not have is 404 ERR_ARTIFACT_NOT_FOUND.
@@ -12,7 +19,8 @@
 import { Router, type Response } from 'express';
 import type { Anneal } from '../../boot';
 import { AppError, inputError } from '../../errors';
-import { macAddress } from '../parse';
+import { macAddress, parseBody } from '../parse';
+import { discoveryBody } from './nodes';
 
 const ARTIFACT = /^[a-z0-9][a-z0-9.-]{0,63}$/;
 
@@ -41,6 +49,12 @@ export function provisionRoutes(anneal: Anneal): Router {
       throw new AppError('ERR_ARTIFACT_NOT_FOUND', 'no install artifact has that name');
     }
     sendText(res, await services.provisioner.artifact(req.params.token, name, config.provisionerUrl));
+  });
+
+  router.post('/discover', async (req, res) => {
+    const body = parseBody(discoveryBody, req.body);
+    const node = await services.inventory.createNode(body, 'discovery');
+    res.status(201).json({ id: node.id, name: node.name });
   });
 
   return router;

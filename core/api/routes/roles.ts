@@ -4,11 +4,11 @@
  *   GET /roles         every role in dependency order (paged): each after everything it requires
  *   GET /roles/:name   one role; ERR_ROLE_NOT_FOUND
  */
-import { Router } from 'express';
 import type { Anneal } from '../../boot';
 import type { LoadedRole } from '../../plugins/registry';
 import { pageOf } from '../list';
-import { parsePage, parseRef } from '../parse';
+import { pageQuery, parsePage, parseRef } from '../parse';
+import { ApiRoutes } from '../route';
 
 /** The public view of a role: plain arrays, no action code or template paths. */
 export interface RoleView {
@@ -37,17 +37,20 @@ export function roleView(r: LoadedRole): RoleView {
   };
 }
 
-export function roleRoutes(anneal: Anneal): Router {
+export function roleRoutes(anneal: Anneal): ApiRoutes {
   const { registry } = anneal;
-  const router = Router();
+  const routes = new ApiRoutes(anneal);
 
-  router.get('/roles', (req, res) => {
-    res.json(pageOf(registry.rolesInOrder.map(roleView), parsePage(req.query)));
-  });
+  routes.add(
+    { method: 'get', path: '/roles', summary: 'Every role in dependency order (paged)', query: pageQuery },
+    (req, res) => {
+      res.json(pageOf(registry.rolesInOrder.map(roleView), parsePage(req.query)));
+    },
+  );
 
-  router.get('/roles/:name', (req, res) => {
+  routes.add({ method: 'get', path: '/roles/:name', summary: 'One role' }, (req, res) => {
     res.json(roleView(registry.role(String(parseRef(req.params.name, 'name')))));
   });
 
-  return router;
+  return routes;
 }

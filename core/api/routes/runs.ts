@@ -1,16 +1,10 @@
-/**
- * Runs: one attempt of one node-role (status, timings, exit code, output tails, redacted inputs).
- *
- *   GET /runs/:id   one run; ERR_RUN_NOT_FOUND
- */
-import { Router } from 'express';
+/** Runs: `GET /runs/:id` → one run record (stdout/stderr tails, exit code, error); ERR_RUN_NOT_FOUND. */
 import type { Anneal } from '../../boot';
 import { parseId } from '../parse';
+import { ApiRoutes } from '../route';
 
-export function runRoutes(anneal: Anneal): Router {
-  const router = Router();
-  router.get('/runs/:id', async (req, res) => {
+export function runRoutes(anneal: Anneal): ApiRoutes {
+  return new ApiRoutes(anneal).add({ method: 'get', path: '/runs/:id', summary: 'One run' }, async (req, res) => {
     res.json(await anneal.store.runs.get(parseId(req.params.id)));
   });
-  return router;
 }

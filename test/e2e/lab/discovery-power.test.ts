@@ -14,7 +14,7 @@ import type { NodeRecord, NodeRoleRecord } from '../../../core/domain/records';
 import { tcpReachable } from '../../../core/exec/probe';
 import { labNodeCredentials, labStatus, type LabStatus } from '../../../core/lab';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
-import { bootInProcess, freePort, spawnServer, waitFor, type ServerChild } from '../../helpers/server';
+import { bootInProcess, freePort, spawnServer, testAuth, waitFor, type ServerChild } from '../../helpers/server';
 import { exec, requireLab } from '../../helpers/lab-e2e';
 
 const repoRoot = path.resolve(__dirname, '../../..');
@@ -35,7 +35,7 @@ describe('e2e: discovery, power monitor and alive on a 5-node lab (CLI + server)
   const api = async (method: string, route: string, body?: unknown) => {
     const res = await fetch(`${base}/api/v2${route}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? testAuth : { 'content-type': 'application/json', ...testAuth },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, text: await res.text() };

@@ -20,7 +20,7 @@ import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../../cor
 import { silentLogger } from '../../../core/log';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
 import { requireReadyLab } from '../../helpers/ready-lab';
-import { freePort, waitFor } from '../../helpers/server';
+import { addTestAdminToken, freePort, TEST_ADMIN_TOKEN, waitFor } from '../../helpers/server';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const NODES = 5;
@@ -58,7 +58,8 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
   let url = '';
   const servers: Server[] = [];
 
-  const cli = (...args: string[]) => run(path.join(repoRoot, 'bin/anneal'), args, { ANNEAL_URL: url }, 900_000);
+  const cli = (...args: string[]) =>
+    run(path.join(repoRoot, 'bin/anneal'), args, { ANNEAL_URL: url, ANNEAL_TOKEN: TEST_ADMIN_TOKEN }, 900_000);
   const systemNodeRoles = async (): Promise<NodeRoleRecord[]> =>
     anneal.store.nodeRoles.list({ deploymentId: (await anneal.store.deployments.get('system')).id });
   const runCount = async () => (await anneal.store.runs.list({})).length;
@@ -97,6 +98,7 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
     };
     for (const [k, v] of Object.entries(site)) await services.changes.setAttrib('deployment', system.id, k, v, 'test');
     await services.changes.commitDeployment('system', 'test');
+    await addTestAdminToken(anneal);
     const app = createApp(anneal);
     for (const host of ['10.231.0.1', '127.0.0.1']) {
       servers.push(await new Promise<Server>((resolve) => { const s = app.listen(port, host, () => resolve(s)); })); // prettier-ignore

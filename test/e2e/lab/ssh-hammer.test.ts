@@ -25,6 +25,7 @@ import { NODE_POWER_SHIMS } from '../../../core/lab/node';
 import { silentLogger } from '../../../core/log';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
 import { exec, requireLab } from '../../helpers/lab-e2e';
+import { addTestAdminToken, testAuth } from '../../helpers/server';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 
@@ -104,7 +105,7 @@ describe('e2e: the ssh power driver (reboot) on a 2-node lab', function () {
   const api = async (method: string, route: string, body?: unknown) => {
     const res = await fetch(`${base}${route}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? testAuth : { 'content-type': 'application/json', ...testAuth },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -140,6 +141,7 @@ describe('e2e: the ssh power driver (reboot) on a 2-node lab', function () {
     for (const node of lab.nodes) {
       await anneal.services.inventory.createNode({ name: node.name, address: node.ip, macs: node.macs }, 'test');
     }
+    await addTestAdminToken(anneal);
     server = await new Promise<Server>((resolve) => {
       const s = createApp(anneal!).listen(0, '127.0.0.1', () => resolve(s));
     });

@@ -1,11 +1,14 @@
 import { expect } from 'chai';
-import { describeApi } from '../../helpers/api';
+import { describeApi, TEST_API_TOKEN } from '../../helpers/api';
 import { openSse, type SseReader } from '../../helpers/sse';
 
 describeApi('api/events/stream (server-sent events)', (api) => {
   const open: SseReader[] = [];
   async function stream(query = '', headers: Record<string, string> = {}): Promise<SseReader> {
-    const s = await openSse(`${api().base}/events/stream${query}`, headers);
+    const s = await openSse(`${api().base}/events/stream${query}`, {
+      authorization: `Bearer ${TEST_API_TOKEN}`,
+      ...headers,
+    });
     open.push(s);
     return s;
   }
@@ -19,7 +22,7 @@ describeApi('api/events/stream (server-sent events)', (api) => {
     await api().post('/nodes', { name: 'n1.lab', deployment: 'd1', alive: true });
     const created = await s.waitFor((m) => m.event === 'node.create');
     expect(created.id).to.equal(String(created.data.id));
-    expect(created.data).to.include({ type: 'node.create', objectType: 'node', objectId: 3, actor: 'api' });
+    expect(created.data).to.include({ type: 'node.create', objectType: 'node', objectId: 3, actor: 'api:test-admin' });
 
     await api().post('/deployments/d1/bind', { role: 'test-os', node: 'n1.lab' });
     await api().post('/deployments/d1/commit');

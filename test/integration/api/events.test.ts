@@ -33,10 +33,10 @@ for (const engine of engines) {
 
     const all = [
       event(1, 'anneal', 'deployment.create', 'deployment', 1, { name: 'system' }),
-      event(2, 'api', 'deployment.create', 'deployment', 2, { name: 'd1' }),
-      event(3, 'api', 'node.create', 'node', 3, { name: 'n1.lab' }),
-      event(4, 'api', 'attrib.propose', 'deployment', 2, { attrib: 'test/marker', value: 'blue' }),
-      event(5, 'api', 'deployment.commit', 'deployment', 2, { nodeRoles: 0 }),
+      event(2, 'api:test-admin', 'deployment.create', 'deployment', 2, { name: 'd1' }),
+      event(3, 'api:test-admin', 'node.create', 'node', 3, { name: 'n1.lab' }),
+      event(4, 'api:test-admin', 'attrib.propose', 'deployment', 2, { attrib: 'test/marker', value: 'blue' }),
+      event(5, 'api:test-admin', 'deployment.commit', 'deployment', 2, { nodeRoles: 0 }),
     ];
 
     it('lists the changes made through the API, oldest first', async () => {

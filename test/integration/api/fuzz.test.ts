@@ -5,12 +5,10 @@
  * `{error: {code, message}}` and a registered code, none a 5xx, and the database must be byte-for-byte
  * the same afterwards (a dump before and after).
  */
-import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import { errorCodes } from '../../../core/errors/codes';
-import type { Engine } from '../../../core/store/engine';
 import { startTestApi, type TestApi } from '../../helpers/api';
-import { engines, requireEngine } from '../../helpers/engines';
+import { dumpDatabase, engines, requireEngine } from '../../helpers/engines';
 
 interface Case {
   method: string;
@@ -159,16 +157,6 @@ function semanticErrors(): Case[] {
   ];
 }
 
-/** Everything the database holds, as text: the engine's own dump. */
-function dump(engine: Engine, url: string): string {
-  if (engine === 'sqlite') return execFileSync('sqlite3', [url, '.dump'], { encoding: 'utf8' });
-  // pg_dump's \restrict / \unrestrict lines carry a random key per run; the header names versions.
-  return execFileSync('pg_dump', ['--data-only', '--no-owner', url], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).replace(/^(\\restrict|\\unrestrict|-- Dumped (from|by)) .*$/gm, '');
-}
-
 for (const engine of engines) {
   describe(`[${engine}] api/fuzz: malformed requests answer 4xx with the error shape and change nothing`, function () {
     this.timeout(120_000);
@@ -186,8 +174,7 @@ for (const engine of engines) {
     });
 
     it('answers at least 500 malformed requests with a 4xx and the error shape, and the database is unchanged', async () => {
-      const url = api.anneal.config.database.url;
-      const before = dump(engine, url);
+      const before = dumpDatabase(api.anneal.db);
       const cases = [...wrongTypes(), ...unknownRefsAndNames(), ...semanticErrors()];
       expect(cases.length).to.be.at.least(500);
       const wrong: string[] = [];
@@ -209,7 +196,7 @@ for (const engine of engines) {
       }
       console.log(`      ${cases.length} requests: ${[...codes].map(([code, n]) => `${code} ${n}`).join(', ')}`);
       expect(wrong).to.deep.equal([]);
-      expect(dump(engine, url)).to.equal(before);
+      expect(dumpDatabase(api.anneal.db)).to.equal(before);
     });
   });
 }

@@ -37,7 +37,7 @@ function allocation(over: Record<string, unknown>) {
     nodeId: 3,
     node: 'n1.lab',
     address: '192.168.50.10',
-    createdBy: 'api',
+    createdBy: 'api:test-admin',
     createdAt: NOW,
     ...over,
   };

@@ -228,7 +228,7 @@ describeApi('api/nodes', (api) => {
         {
           id: 3,
           at: NOW,
-          actor: 'api',
+          actor: 'api:test-admin',
           type: 'node.update',
           objectType: 'node',
           objectId: 2,

@@ -152,9 +152,17 @@ describe('api/start (core/main.ts as a process)', function () {
         expect(first.stdout()).not.to.contain('never-printed');
         if (engine === 'sqlite') expect(existsSync(path.join(dataDir, 'anneal.db'))).to.equal(true);
 
+        // First start: the admin token is printed once, on a line of its own, outside the JSON log lines.
+        const printed = /^ {4}(anneal_[A-Za-z0-9_-]{43})$/m.exec(first.stdout());
+        expect(printed, first.stdout()).to.not.equal(null);
+        const token = printed![1]!;
+        expect(first.stdout().split(token)).to.have.length(2);
+        const auth = { authorization: `Bearer ${token}` };
+        expect((await fetch(`${base}/nodes`)).status).to.equal(401);
+
         const created = await fetch(`${base}/nodes`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...auth },
           body: JSON.stringify({ name: 'n1.lab', macs: ['52:54:00:aa:bb:cc'] }),
         });
         expect(created.status).to.equal(201);
@@ -168,9 +176,10 @@ describe('api/start (core/main.ts as a process)', function () {
         running.push(second);
         const ms2 = await waitHealthy(second, `http://127.0.0.1:${port2}/api/v2`);
         console.log(`      [${engine}] /health answered ${ms2} ms after restart`);
-        const again = await fetch(`http://127.0.0.1:${port2}/api/v2/nodes/n1.lab`);
+        const again = await fetch(`http://127.0.0.1:${port2}/api/v2/nodes/n1.lab`, { headers: auth });
         expect(again.status).to.equal(200);
         expect(await again.json()).to.deep.equal(node);
+        expect(second.stdout()).not.to.contain(token);
         expect(await stop(second)).to.deep.equal({ code: 0, signal: null });
       });
     });
