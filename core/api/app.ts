@@ -19,6 +19,7 @@ import { provisionRoutes } from './routes/provision';
 import { roleRoutes } from './routes/roles';
 import { runRoutes } from './routes/runs';
 import { tokenRoutes } from './routes/tokens';
+import { openApiDocument } from './openapi';
 import { ApiRoutes } from './route';
 import { uiRouter } from '../ui';
 
@@ -42,6 +43,14 @@ export function apiRoutes(anneal: Anneal): ApiRoutes {
   ]) {
     all.mount('/', group(anneal));
   }
+  let document: unknown;
+  all.add(
+    { method: 'get', path: '/openapi.json', summary: 'This API as an OpenAPI 3.1 document', access: 'public' },
+    (_req, res) => {
+      document ??= openApiDocument(all.docs);
+      res.json(document);
+    },
+  );
   return all;
 }
 
