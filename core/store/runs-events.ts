@@ -14,11 +14,12 @@ export interface NewEvent {
 
 export function runsRepo(prisma: Prisma) {
   async function list(
-    filter: { nodeRoleId?: number; status?: string } = {},
+    filter: { nodeRoleId?: number; nodeId?: number; status?: string } = {},
     page = { offset: 0, limit: 1000 },
   ): Promise<RunRecord[]> {
+    const { nodeId, ...own } = filter;
     const rows = await prisma.run.findMany({
-      where: filter,
+      where: { ...own, ...(nodeId !== undefined ? { nodeRole: { nodeId } } : {}) },
       orderBy: { id: 'asc' },
       skip: page.offset,
       take: page.limit,

@@ -21,6 +21,7 @@ import { listBody, pageOf } from '../list';
 import { description, hostName, MAX_NAME, parsePage, parseRef, refSchema, pageQuery } from '../parse';
 import { ApiRoutes } from '../route';
 import { attribRoutes } from './attribs';
+import { roleView } from './roles';
 
 /** Leaves room for the service node's name, `<deployment>.service.anneal.internal`. */
 const MAX_DEPLOYMENT_NAME = MAX_NAME - '.service.anneal.internal'.length;
@@ -78,6 +79,21 @@ export function deploymentRoutes(anneal: Anneal): ApiRoutes {
     },
     async (req, res) => {
       res.json(await services.status.forDeployment(parseRef(req.params.ref)));
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/deployments/:ref/roles',
+      summary: 'The roles bound in the deployment (paged)',
+      query: pageQuery,
+    },
+    async (req, res) => {
+      const d = await store.deployments.get(parseRef(req.params.ref));
+      const bound = new Set(await store.deployments.roles(d.id));
+      const roles = anneal.registry.rolesInOrder.filter((r) => bound.has(r.name)).map(roleView);
+      res.json(pageOf(roles, parsePage(req.query)));
     },
   );
 

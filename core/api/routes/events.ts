@@ -1,7 +1,7 @@
 /**
  * The audit log and its live stream.
  *
- *   GET /events?after=<id>&type=<type>&limit=<1..1000>
+ *   GET /events?after=<id>&type=<type>&object=<objectType[:id]>&limit=<1..1000>
  *       oldest first, paged by cursor: pass the last id you saw as `after` to get what came next.
  *       Answers `{items, after, limit}` (`after` echoes the cursor, 0 when absent).
  *   GET /events/stream?type=<t1,t2>&object=<objectType[:id]>&after=<id>
@@ -22,13 +22,25 @@ const eventType = z
   .string({ error: 'expected one event type' })
   .max(200, 'expected an event type of at most 200 characters');
 
+const objectPattern = /^([a-z][a-z-]{0,63})(?::(\d{1,10}))?$/;
+
+const objectFilter = z
+  .string({ error: 'expected an object type, optionally with :id' })
+  .regex(objectPattern, 'expected an object type, optionally with :id, e.g. node or node:3');
+
 const eventsQuery = z.object({
   after: queryInt(0, MAX_ID).optional(),
   type: eventType.optional(),
+  object: objectFilter.optional(),
   limit: queryInt(1, MAX_LIMIT).optional(),
 });
 
-const objectPattern = /^([a-z][a-z-]{0,63})(?::(\d{1,10}))?$/;
+/** `node:3` → {objectType: 'node', objectId: 3}. */
+function objectOf(object: string | undefined): { objectType?: string; objectId?: number } {
+  if (!object) return {};
+  const [, objectType, objectId] = objectPattern.exec(object)!;
+  return { objectType: objectType!, ...(objectId ? { objectId: Number(objectId) } : {}) };
+}
 
 const streamQuery = z.object({
   after: queryInt(0, MAX_ID).optional(),
@@ -37,10 +49,7 @@ const streamQuery = z.object({
     .max(2000, 'expected at most 2000 characters of event types')
     .regex(/^[a-z.-]+(,[a-z.-]+)*$/, 'expected event types separated by commas, e.g. node.create,node-role.state')
     .optional(),
-  object: z
-    .string({ error: 'expected an object type, optionally with :id' })
-    .regex(objectPattern, 'expected an object type, optionally with :id, e.g. node or node:3')
-    .optional(),
+  object: objectFilter.optional(),
 });
 
 function frame(e: FeedEvent): string {
@@ -55,7 +64,8 @@ export function eventRoutes(anneal: Anneal): ApiRoutes {
     async (_req, res, { query: q }) => {
       const after = q.after ?? 0;
       const limit = q.limit ?? DEFAULT_LIMIT;
-      const items = await anneal.store.events.list({ afterId: after, ...(q.type ? { type: q.type } : {}) }, limit);
+      const filter = { afterId: after, ...(q.type ? { type: q.type } : {}), ...objectOf(q.object) };
+      const items = await anneal.store.events.list(filter, limit);
       res.json({ items, after, limit });
     },
   );
@@ -74,7 +84,7 @@ export function eventRoutes(anneal: Anneal): ApiRoutes {
         query.after === undefined && lastEventId !== undefined
           ? { ...query, after: parseQuery(streamQuery, { after: lastEventId }).after }
           : query;
-      const [, objectType, objectId] = q.object ? objectPattern.exec(q.object)! : [];
+      const object = objectOf(q.object);
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -93,8 +103,7 @@ export function eventRoutes(anneal: Anneal): ApiRoutes {
       unsubscribe = await anneal.feed.subscribe(
         {
           ...(q.type ? { types: q.type.split(',') } : {}),
-          ...(objectType ? { objectType } : {}),
-          ...(objectId ? { objectId: Number(objectId) } : {}),
+          ...object,
         },
         (e) => void res.write(frame(e)),
         q.after !== undefined ? { after: q.after } : {},

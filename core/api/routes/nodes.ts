@@ -25,6 +25,7 @@ import {
   hostAddress,
   hostName,
   macAddress,
+  DEFAULT_LIMIT,
   pageQuery,
   parsePage,
   parseRef,
@@ -76,6 +77,13 @@ const patchBody = z
     when: (payload) => payload.issues.length === 0,
   });
 
+const flag = z.enum(['true', 'false'], { error: 'expected true or false' });
+const nodeFilter = pageQuery.extend({
+  deployment: z.string({ error: 'expected one deployment id or name' }).optional(),
+  alive: flag.optional(),
+  available: flag.optional(),
+});
+
 /** Routes for `/nodes`. */
 export function nodeRoutes(anneal: Anneal): ApiRoutes {
   const { store, services } = anneal;
@@ -85,12 +93,19 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
     {
       method: 'get',
       path: '/nodes',
-      summary: 'List nodes (paged; filter by deployment, alive, available, name prefix)',
-      query: pageQuery,
+      summary: 'List nodes (paged; filter by deployment, alive, available)',
+      query: nodeFilter,
     },
-    async (req, res) => {
-      const page = parsePage(req.query);
-      res.json(listBody(await store.nodes.list({}, page), page));
+    async (_req, res, { query: q }) => {
+      const page = { offset: q.offset ?? 0, limit: q.limit ?? DEFAULT_LIMIT };
+      const filter = {
+        ...(q.deployment !== undefined
+          ? { deploymentId: (await store.deployments.get(parseRef(q.deployment, 'deployment'))).id }
+          : {}),
+        ...(q.alive !== undefined ? { alive: q.alive === 'true' } : {}),
+        ...(q.available !== undefined ? { available: q.available === 'true' } : {}),
+      };
+      res.json(listBody(await store.nodes.list(filter, page), page));
     },
   );
 
@@ -159,6 +174,20 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
     { method: 'get', path: '/nodes/:ref/checks', summary: "Run the ready checks of the node's active node-roles now" },
     async (req, res) => {
       res.json(await services.checks.forNode(parseRef(req.params.ref)));
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/nodes/:ref/runs',
+      summary: "Runs of the node's node-roles, oldest first (paged)",
+      query: pageQuery,
+    },
+    async (req, res) => {
+      const node = await store.nodes.get(parseRef(req.params.ref));
+      const page = parsePage(req.query);
+      res.json(listBody(await store.runs.list({ nodeId: node.id }, page), page));
     },
   );
 

@@ -4,7 +4,9 @@
  *   GET /roles         every role in dependency order (paged): each after everything it requires
  *   GET /roles/:name   one role; ERR_ROLE_NOT_FOUND
  */
+import { z } from 'zod';
 import type { Anneal } from '../../boot';
+import { roleFlags } from '../../domain/vocabulary';
 import type { LoadedRole } from '../../plugins/registry';
 import { pageOf } from '../list';
 import { pageQuery, parsePage, parseRef } from '../parse';
@@ -37,14 +39,41 @@ export function roleView(r: LoadedRole): RoleView {
   };
 }
 
+const roleFilter = pageQuery.extend({
+  plugin: z.string({ error: 'expected one plugin name' }).max(253, 'expected a plugin name').optional(),
+  flag: z.enum(roleFlags, { error: `expected one of: ${roleFlags.join(', ')}` }).optional(),
+});
+
 export function roleRoutes(anneal: Anneal): ApiRoutes {
   const { registry } = anneal;
   const routes = new ApiRoutes(anneal);
 
   routes.add(
-    { method: 'get', path: '/roles', summary: 'Every role in dependency order (paged)', query: pageQuery },
-    (req, res) => {
-      res.json(pageOf(registry.rolesInOrder.map(roleView), parsePage(req.query)));
+    {
+      method: 'get',
+      path: '/roles',
+      summary: 'Every role in dependency order (paged; filter by plugin and flag)',
+      query: roleFilter,
+    },
+    (req, res, { query }) => {
+      const roles = registry.rolesInOrder.filter(
+        (r) => (!query.plugin || r.plugin === query.plugin) && (!query.flag || r.flags.has(query.flag)),
+      );
+      res.json(pageOf(roles.map(roleView), parsePage(req.query)));
+    },
+  );
+
+  routes.add(
+    { method: 'get', path: '/roles/graph', summary: 'The role graph: roles and their requires/precedes edges' },
+    (_req, res) => {
+      const roles = registry.rolesInOrder;
+      res.json({
+        nodes: roles.map(roleView),
+        edges: roles.flatMap((r) => [
+          ...r.requires.map((to) => ({ from: r.name, to, kind: 'requires' })),
+          ...r.precedes.map((to) => ({ from: r.name, to, kind: 'precedes' })),
+        ]),
+      });
     },
   );
 
