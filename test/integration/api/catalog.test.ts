@@ -13,8 +13,8 @@ describeApi('api/catalog and list filters', (api) => {
     expect(test).to.deep.include({ name: 'test', kind: 'barclamp', version: '1.0.0' });
     expect(test.roles).to.include.members(['test-discover', 'test-os', 'test-workload']);
     expect(test.attribs).to.deep.equal(['test/delay-ms', 'test/fail', 'test/marker', 'test/secret']);
-    expect(((await api().get('/barclamps?kind=workload')).body as Items).items.every((p) => p.kind === 'workload')).to
-      .be.true;
+    const workloads = ((await api().get('/barclamps?kind=workload')).body as Items).items;
+    expect(workloads.map((p) => p.kind)).to.deep.equal(workloads.map(() => 'workload'));
     const missing = await api().get('/barclamps/nope');
     expect(missing.status).to.equal(404);
     expect((missing.body as { error: { code: string } }).error.code).to.equal('ERR_BARCLAMP_NOT_FOUND');
