@@ -73,7 +73,9 @@ describeApi('api/openapi.json', (api) => {
         ...(method === 'GET' ? {} : { body: '{}' }),
         signal: abort.signal,
       });
-      const body = res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : null;
+      const body = (res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : null) as {
+        error?: { code: string };
+      } | null;
       abort.abort();
       expect(body?.error?.code, `${route} answered ${res.status}`).not.to.equal('ERR_NOT_FOUND');
     }
