@@ -13,6 +13,7 @@ import { version } from '../../package.json';
 import { CliError, createClient, type ApiClient } from './client';
 import { registerAttribs } from './commands/attribs';
 import { registerConverge } from './commands/converge';
+import { registerDemo } from './commands/demo';
 import { registerDeployments } from './commands/deployments';
 import { registerLab } from './commands/lab';
 import { registerNodeRoles } from './commands/node-roles';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerTokens(program, client);
   registerConverge(program, client);
   registerLab(program);
+  registerDemo(program);
   return program;
 }
 
