@@ -21,9 +21,10 @@ function showWho() {
   logout.hidden = !me;
 }
 
+/** To #/login, coming back to the current route after it; `message` (if any) is shown on the form. */
 function toLogin(message) {
   if (!location.hash.startsWith('#/login')) sessionStorage.setItem(NEXT_KEY, location.hash || '#/');
-  loginMessage(message);
+  if (message !== undefined) loginMessage(message);
   showWho();
   go('#/login');
 }
@@ -43,7 +44,7 @@ async function guard(path) {
   notify('');
   if (path === '/login') return true;
   if (!session.token()) {
-    toLogin('');
+    toLogin();
     return false;
   }
   try {

@@ -21,6 +21,7 @@ function failingList(status, retry) {
         h('div', {}, badge('error', f.role), ' on ', link(f.node, 'nodes', f.node), ` · ${f.layer}`),
         h('div', { class: 'muted' }, `${f.attempts} attempt(s)${f.error ? ` · ${f.error.code}` : ''}`),
         f.error ? h('div', { class: 'message' }, f.error.message) : '',
+        f.error?.details?.stderrTail ? h('pre', { class: 'stderr' }, f.error.details.stderrTail) : '',
         h('button', { type: 'button', class: 'retry', onclick: () => retry(f) }, 'Retry'),
       ),
     ),

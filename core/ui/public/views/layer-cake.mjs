@@ -28,6 +28,12 @@ function cell(node, layer, c) {
   );
 }
 
+function verdict(status) {
+  if (status.converged) return badge('active', 'converged');
+  if (status.counts.error) return badge('error', 'needs attention');
+  return status.total ? badge('todo', 'converging') : '';
+}
+
 /** The overall totals line: every state with its count, and whether the deployment has converged. */
 export function totals(status) {
   return h(
@@ -36,7 +42,7 @@ export function totals(status) {
     h('strong', {}, `${status.counts.active}/${status.total} active`),
     STATES.filter((st) => status.counts[st] > 0).map((st) => [' ', badge(st, `${status.counts[st]} ${st}`)]),
     ' ',
-    status.converged ? badge('active', 'converged') : status.total ? badge('todo', 'converging') : '',
+    verdict(status),
   );
 }
 
