@@ -43,6 +43,30 @@ export function link(text, ...segments) {
   return h('a', { href: `#/${segments.map(encodeURIComponent).join('/')}` }, text);
 }
 
+/** A table: `headers` as its head row, `rows` (tr elements) as its body. */
+export function table(headers, rows, attrs = {}) {
+  const head = h(
+    'tr',
+    {},
+    headers.map((t) => h('th', {}, t)),
+  );
+  return h('table', { class: 'grid', ...attrs }, h('thead', {}, head), h('tbody', {}, rows));
+}
+
+/** A table row, each of `cells` (text or nodes) in its own td. */
+export const row = (attrs, ...cells) =>
+  h(
+    'tr',
+    attrs,
+    cells.map((c) => h('td', {}, c)),
+  );
+
+/** A button that calls `onclick`. */
+export const button = (text, onclick, attrs = {}) => h('button', { type: 'button', ...attrs, onclick }, text);
+
+/** A paragraph of text: `muted` (a note) or `error`. */
+export const para = (text, kind = 'muted') => h('p', { class: kind }, text);
+
 /** A state badge: `<span class="badge state-active">active</span>`. */
 export function badge(state, text = state) {
   return h('span', { class: `badge state-${state}` }, text);

@@ -220,6 +220,7 @@ describe('e2e: the web UI in headless Chromium follows a 3-node lab converge', f
     expect(await page.textContent('#checks-summary')).to.match(/^[1-9]\d* passed, 0 failed$/);
     expect(await page.$$eval('#checks-summary + table tr[data-ok="false"]', (trs) => trs.length)).to.equal(0);
     expect(await page.textContent('#power-state')).to.match(/^(on|off|unknown) /);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'node.png'), fullPage: true });
     await snapshot();
   });
 
