@@ -4,23 +4,34 @@
  * `anneal converge system` walks all five up to ready-node — inventory, BMC, RAID, BIOS, network-boot
  * install, keys, ntp, dns, proxy, hosts — with every ready check passing; a second converge changes
  * nothing; changing `ntp/servers` re-runs only the ntp-client node-roles and what sits above them.
+ * Throughout, every response the API sends and every line it logs (at debug) is recorded; at the end every
+ * read route is crawled too and none of it may hold the managed private key, a BMC password or the token.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { createApp } from '../../../core/api/app';
+import { apiRoutes, createApp } from '../../../core/api/app';
 import { boot, type Anneal } from '../../../core/boot';
 import { loadConfig } from '../../../core/config';
 import type { NodeRoleRecord } from '../../../core/domain/records';
 import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../../core/lab';
-import { silentLogger } from '../../../core/log';
+import { createLogger, silentLogger } from '../../../core/log';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
 import { requireReadyLab } from '../../helpers/ready-lab';
 import { addTestAdminToken, freePort, TEST_ADMIN_TOKEN, waitFor } from '../../helpers/server';
+import {
+  crawlReads,
+  findSecrets,
+  logSink,
+  privateKeyPieces,
+  recordResponses,
+  type Capture,
+  type Secret,
+} from '../../helpers/secrets-sweep';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const NODES = 5;
@@ -57,9 +68,17 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
   let dataDir = '';
   let url = '';
   const servers: Server[] = [];
+  // The secrets sweep: every response the app sends and everything it logs (at debug) during the run.
+  const log = logSink();
+  let responses: Capture[] = [];
+  const cliOutput: Capture[] = [];
 
-  const cli = (...args: string[]) =>
-    run(path.join(repoRoot, 'bin/anneal'), args, { ANNEAL_URL: url, ANNEAL_TOKEN: TEST_ADMIN_TOKEN }, 900_000);
+  const cli = async (...args: string[]) => {
+    const env = { ANNEAL_URL: url, ANNEAL_TOKEN: TEST_ADMIN_TOKEN };
+    const out = await run(path.join(repoRoot, 'bin/anneal'), args, env, 900_000);
+    cliOutput.push({ where: `anneal ${args.join(' ')}`, text: `${out.stdout}\n${out.stderr}` });
+    return out;
+  };
   const systemNodeRoles = async (): Promise<NodeRoleRecord[]> =>
     anneal.store.nodeRoles.list({ deploymentId: (await anneal.store.deployments.get('system')).id });
   const runCount = async () => (await anneal.store.runs.list({})).length;
@@ -83,7 +102,7 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
         ssh: { keyFile: key, user: 'root' },
         powerPollMs: 1000,
       },
-      { log: silentLogger },
+      { log: createLogger({ level: 'debug', destination: log.stream }) },
     );
     // The site's settings, before any node shows up.
     const { services } = anneal;
@@ -99,7 +118,9 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
     for (const [k, v] of Object.entries(site)) await services.changes.setAttrib('deployment', system.id, k, v, 'test');
     await services.changes.commitDeployment('system', 'test');
     await addTestAdminToken(anneal);
-    const app = createApp(anneal);
+    const recorded = recordResponses(createApp(anneal));
+    responses = recorded.captured;
+    const app = recorded.app;
     for (const host of ['10.231.0.1', '127.0.0.1']) {
       servers.push(await new Promise<Server>((resolve) => { const s = app.listen(port, host, () => resolve(s)); })); // prettier-ignore
     }
@@ -241,5 +262,48 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
     expect(installAfter.state).to.equal('complete');
     const checks = await anneal.services.checks.forNode(target);
     expect(checks.checks.filter((c) => !c.ok)).to.deep.equal([]);
+  });
+
+  it('no response, log line or CLI output of the whole run holds the private key, a BMC password or a token', async () => {
+    const status = (await anneal.services.status.forDeployment('system')).nodes;
+    const nodeRoles = await systemNodeRoles();
+    const runs = await anneal.store.runs.list({}, { offset: 0, limit: 100_000 });
+    const crawled = await crawlReads(`${url}/api/v2`, TEST_ADMIN_TOKEN, apiRoutes(anneal).docs, {
+      ref: [...status.map((n) => n.name), 'system'],
+      id: [...nodeRoles.map((nr) => nr.id), ...runs.slice(-40).map((r) => r.id)],
+      name: ['ready-node', 'ntp', 'anneal', 'os-install'],
+      attrib: ['ntp/servers', 'anneal/admin-address', 'provisioner/os'],
+    });
+    const secrets: Secret[] = [
+      ...privateKeyPieces(
+        readFileSync(anneal.config.ssh!.keyFile, 'utf8'),
+        readFileSync(`${anneal.config.ssh!.keyFile}.pub`, 'utf8'),
+      ).map((value, i) => ({
+        name: `private key piece ${i}`,
+        value,
+      })),
+      { name: 'a PEM header', value: 'PRIVATE KEY' },
+      { name: 'the admin token', value: TEST_ADMIN_TOKEN },
+    ];
+    for (let i = 1; i <= NODES; i++) {
+      const { bmc } = await labNodeCredentials({ name, node: i });
+      secrets.push({ name: `node ${i}'s BMC password`, value: bmc.password });
+    }
+    const captures = [...responses, { where: 'the server log', text: log.text() }, ...cliOutput];
+    const bytes = captures.reduce((n, c) => n + c.text.length, 0);
+    console.log(
+      `    swept ${responses.length} responses (${crawled} from the crawl), ${log.text().split('\n').length} log lines, ` +
+        `${cliOutput.length} CLI runs: ${(bytes / 1e6).toFixed(1)} MB for ${secrets.length} secrets`,
+    );
+    expect(responses.length).to.be.greaterThan(crawled);
+    expect(log.text()).to.contain('"level":20'); // the debug log was on and wrote
+    expect(findSecrets(captures, secrets)).to.deep.equal([]);
+    // The sweep can fail: a capture holding any one secret is found.
+    for (const secret of secrets) {
+      expect(findSecrets([{ where: 'a canary', text: `…${secret.value}…` }], secrets)).to.have.length.above(0);
+    }
+    // The BMC passwords were in play: discovery reported them and the power driver used them.
+    const stored = await anneal.store.nodeSecrets.names(status.find((n) => n.name === lab.nodes[0]!.name)!.id);
+    expect(stored).to.deep.equal(['bmc-password']);
   });
 });
