@@ -53,6 +53,26 @@ export async function addTestAdminToken(anneal: Anneal): Promise<string> {
 /** The Authorization header for TEST_ADMIN_TOKEN. */
 export const testAuth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
+/** Calls a server's API (`<url>/api/v2<route>`) with a token (default TEST_ADMIN_TOKEN); JSON in and out. */
+export function apiCaller(url: string, token = TEST_ADMIN_TOKEN) {
+  return async (
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown; text: string }> => {
+    const res = await fetch(`${url}/api/v2${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, text };
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

@@ -17,7 +17,7 @@ import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../core/l
 import { silentLogger } from '../../core/log';
 import { freshDatabase, type TestDatabase } from './engines';
 import { ssh } from './lab-e2e';
-import { freePort, spawnServer, TEST_ADMIN_TOKEN, type ServerChild } from './server';
+import { apiCaller, freePort, spawnServer, TEST_ADMIN_TOKEN, type ServerChild } from './server';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Flags for a headless Chromium that never talks to anything but the page's server. */
@@ -99,18 +99,13 @@ export async function startUiLab(opts: {
   // The service daemons drop privileges (_chrony, dnsmasq, tinyproxy): they must reach their directory.
   chmodSync(dataDir, 0o755);
 
+  const call = apiCaller(url);
   const api = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${url}/api/v2${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw Object.assign(new Error(`${method} ${route}: ${res.status} ${text}`), { status: res.status });
-    return (text ? JSON.parse(text) : null) as T;
+    const res = await call(method, route, body);
+    if (res.status >= 400) {
+      throw Object.assign(new Error(`${method} ${route}: ${res.status} ${res.text}`), { status: res.status });
+    }
+    return (res.body ?? null) as T;
   };
   const close = async () => {
     await server?.stop();

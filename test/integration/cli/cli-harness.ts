@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
-import { spawnServer, TEST_ADMIN_TOKEN, type ServerChild } from '../../helpers/server';
+import { apiCaller, spawnServer, TEST_ADMIN_TOKEN, type ServerChild } from '../../helpers/server';
 
 export const bin = path.resolve(__dirname, '../../../bin/anneal');
 
@@ -48,20 +48,13 @@ export async function cliServer(name: string, extraEnv: Record<string, string> =
   const server = await spawnServer(name, db.target, extraEnv);
   await server.ready();
   const url = `http://127.0.0.1:${server.port}`;
+  const call = apiCaller(url);
   return {
     server,
     env: { ANNEAL_URL: url, ANNEAL_TOKEN: TEST_ADMIN_TOKEN },
     async api(method, p, body) {
-      const res = await fetch(`${url}/api/v2${p}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+      const { status, body: answer } = await call(method, p, body);
+      return { status, body: answer };
     },
     async close() {
       await server.stop();
