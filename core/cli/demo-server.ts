@@ -41,6 +41,19 @@ export interface DemoServerOptions {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The message of the last warning or error among pino's JSON log lines (level 40 and up). */
+function lastWarning(lines: string[]): string | undefined {
+  for (const line of [...lines].reverse()) {
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string };
+      if ((entry.level ?? 0) >= 40 && entry.msg) return entry.msg;
+    } catch {
+      /* not a log line */
+    }
+  }
+  return undefined;
+}
+
 export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServer> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, PORT: String(opts.port) };
   // The CLI's own settings are not the server's; test fixtures stay out of a demo.
@@ -91,8 +104,8 @@ export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServ
     pid: child.pid ?? 0,
     exited,
     summary: () => {
-      const why = lines.findLast((l) => /^anneal: |^[A-Za-z]*(Error|Exception)\b/.test(l));
-      return `${why ?? lines.slice(-3).join(' | ')} (log: ${opts.logFile})`;
+      const why = lines.findLast((l) => /^anneal: |^[A-Za-z]*(Error|Exception)\b/.test(l)) ?? lastWarning(lines);
+      return `${why ?? 'no error in its output'} (log: ${opts.logFile})`;
     },
     async stop() {
       if (!done) child.kill('SIGTERM');

@@ -243,7 +243,12 @@ async function runDemo(o: DemoOptions): Promise<number> {
       await printFailures(api, result.status);
       say(`anneal demo: not ready: ${result.ready}/${names.length} nodes at ready-node; server log ${logFile}`);
     }
-  } catch (err) {
+  } catch (caught) {
+    // A request that failed because the server died: say why it died, not that it is unreachable.
+    const running = server as DemoServer | undefined;
+    if (!abort.signal.aborted && running && caught instanceof CliError && caught.code === 'ERR_CLI_UNREACHABLE')
+      await Promise.race([running.exited, new Promise((r) => setTimeout(r, 2_000))]);
+    const err: unknown = abort.signal.aborted ? abort.signal.reason : caught;
     if (err instanceof Interrupted) {
       if (exitCode !== 0) exitCode = SIGNAL_EXIT[err.signal] ?? 1;
     } else {
