@@ -34,18 +34,32 @@ export interface JobEnv extends RoleContextEnv {
   shutdown: AbortSignal;
 }
 
+/** Where a role's scripts run, appended to the recorded command. */
+function where(role: LoadedRole, node: NodeView): string {
+  if (role.jig === 'ssh') return ` on ${node.address ?? node.name} over ssh`;
+  return role.jig === 'local' ? ' on the admin host' : '';
+}
+
 function finish(
   status: RunFinish['status'],
   inputs: string,
-  out?: { exitCode: number; stdout: string; stderr: string },
+  out?: { exitCode: number; stdout: string; stderr: string; command?: string },
   error?: AppError,
+  at = '',
 ): RunFinish {
-  const details = (error?.details ?? {}) as { exitCode?: number; stdoutTail?: string; stderrTail?: string };
+  const details = (error?.details ?? {}) as {
+    exitCode?: number;
+    stdoutTail?: string;
+    stderrTail?: string;
+    command?: string;
+  };
+  const command = out?.command ?? details.command;
   return {
     status,
     exitCode: out?.exitCode ?? details.exitCode ?? null,
     stdoutTail: out?.stdout ?? details.stdoutTail ?? '',
     stderrTail: out?.stderr ?? details.stderrTail ?? '',
+    command: command ? command + at : null,
     inputs,
     error: error ? JSON.stringify({ code: error.code, kind: error.kind, message: error.message }) : null,
   };
@@ -109,7 +123,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
     ]);
     if (out.done) {
       result = { kind: 'done' };
-      run = finish('succeeded', inputs, out.output);
+      run = finish('succeeded', inputs, out.output, undefined, where(role, node));
       wall = out.wall;
     } else {
       result = { kind: 'not-yet', requeueAfterMs: out.requeueAfterMs, reason: out.reason };
@@ -121,7 +135,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
     if (e.code === 'ERR_INTERNAL')
       env.log.error({ err, node: node.name, role: role.name }, 'action threw an unexpected error');
     result = { kind: 'failed', errorKind: e.kind };
-    run = finish('failed', inputs, undefined, e);
+    run = finish('failed', inputs, undefined, e, where(role, node));
     failure = e;
   } finally {
     clearTimeout(timer);

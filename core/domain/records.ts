@@ -96,6 +96,8 @@ export interface RunRecord {
   exitCode: number | null;
   stdoutTail: string;
   stderrTail: string;
+  /** What ran when the action ran a script (`bash ntp-client.sh.hbs on 10.0.0.5 over ssh`), else null. */
+  command: string | null;
   inputs: Record<string, unknown>;
   error: ErrorRecord | null;
 }

@@ -176,6 +176,8 @@ export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** What ran (`bash <template>`), when runTemplate ran it; recorded on the run. */
+  command?: string;
 }
 
 export interface ExecOptions {

@@ -20,16 +20,17 @@ export async function runTemplate(
   template: string,
   opts: RunTemplateOptions = {},
 ): Promise<ExecResult> {
+  const command = `bash ${template}`;
   const output = await ctx.exec.run(ctx.render(template, opts.data), {
     signal: ctx.signal,
     timeoutMs: opts.timeoutMs ?? 60_000,
   });
-  if (output.exitCode === 0) return output;
+  if (output.exitCode === 0) return { ...output, command };
   const transient = opts.transientExitCodes?.includes(output.exitCode) ?? false;
   throw new AppError(
     transient ? 'ERR_COMMAND_TRANSIENT' : 'ERR_COMMAND_FAILED',
     `${template} exited ${output.exitCode} on ${ctx.node.name}`,
-    { details: { exitCode: output.exitCode, stdoutTail: output.stdout, stderrTail: output.stderr } },
+    { details: { command, exitCode: output.exitCode, stdoutTail: output.stdout, stderrTail: output.stderr } },
   );
 }
 

@@ -144,6 +144,7 @@ export function runRecord(r: {
   exitCode: number | null;
   stdoutTail: string;
   stderrTail: string;
+  command: string | null;
   inputs: string;
   error: string | null;
 }): RunRecord {

@@ -50,6 +50,8 @@ export interface RunFinish {
   exitCode: number | null;
   stdoutTail: string;
   stderrTail: string;
+  /** What ran (runTemplate's command and where), or null. */
+  command: string | null;
   inputs: string;
   error: string | null;
 }

@@ -3,8 +3,8 @@
  * its node, role, the command that ran, the exit code, the last 20 lines of its stderr (stdout when
  * stderr is empty), the error (whose message names the cause and what to do) and the retry command.
  *
- * The command is the run's `command` when the server records one; otherwise the role's apply action and
- * jig (GET /roles/{name}), which is what ran: runs record inputs and output, not the rendered script.
+ * The command is the run's `command` (`bash <template> on <where>`, recorded when the action ran a script);
+ * for an action that ran none, the role's apply action and jig (GET /roles/{name}).
  */
 import { seg, type ApiClient } from '../client';
 import type { StatusDocument } from './converge-progress';

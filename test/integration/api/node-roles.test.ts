@@ -199,6 +199,7 @@ for (const engine of engines) {
         exitCode: null,
         stdoutTail: '',
         stderrTail: '',
+        command: null,
         inputs: { attribs: { 'test/delay-ms': 0 } },
         error: null,
       };

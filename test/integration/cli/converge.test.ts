@@ -118,7 +118,7 @@ describe('cli: anneal converge (real server, SQLite)', function () {
         'bad: 1 node-role(s) failed; 1/2 active',
         '',
         `✗ test-script on bad1.lab (node-role ${id}, layer other, attempt 1)`,
-        '  command:   test-script apply (jig local)',
+        '  command:   bash test-script.sh.hbs on the admin host',
         '  exit code: 1',
         '  stderr (last 20 lines):',
         ...stderrTail
