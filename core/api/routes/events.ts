@@ -100,14 +100,19 @@ export function eventRoutes(anneal: Anneal): ApiRoutes {
         clearInterval(heartbeat);
         unsubscribe?.();
       });
-      unsubscribe = await anneal.feed.subscribe(
-        {
-          ...(q.type ? { types: q.type.split(',') } : {}),
-          ...object,
-        },
-        (e) => void res.write(frame(e)),
-        q.after !== undefined ? { after: q.after } : {},
-      );
+      // Headers are sent: a failure from here on can only end the stream (the client reconnects).
+      try {
+        unsubscribe = await anneal.feed.subscribe(
+          { ...(q.type ? { types: q.type.split(',') } : {}), ...object },
+          (e) => void res.write(frame(e)),
+          q.after !== undefined ? { after: q.after } : {},
+        );
+      } catch (err) {
+        anneal.log.warn({ err }, 'event stream: could not subscribe; ending the stream');
+        clearInterval(heartbeat);
+        res.end();
+        return;
+      }
       if (gone) unsubscribe();
     },
   );
