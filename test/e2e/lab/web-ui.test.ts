@@ -3,10 +3,11 @@
  * download) against the real server and 3 lab nodes in the `system` deployment: a wrong token is refused
  * on the login form, the admin token logs in; Commit on the deployment page starts the converge and the
  * layer cake follows it live (cells seen in other states, no reload) until every cell is active
- * (test-artifacts/layer-cake.png); a node's page shows its node-roles active, a run's stdout tail and its
- * checks passing; the role graph has one box per bound role and its edges; a node-role failing on a broken
- * node shows Retry, which converges it again once the node is fixed. Every response and page HTML is written to
- * test-artifacts/ui-captures.json (the secrets sweep reads it) and holds no token, key or BMC password.
+ * (test-artifacts/layer-cake.png); a node's page shows its node-roles active, a run's command and stdout tail,
+ * follows one of them live (re-run on a broken node its row turns red, Retry brings it back, no reload) and
+ * shows its checks passing; the role graph has one box per bound role and its edges; a node-role failing on
+ * a broken node shows Retry, which converges it again once the node is fixed. Every response and page HTML is
+ * written to test-artifacts/ui-captures.json (the secrets sweep reads it) and holds no token, key or BMC password.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,7 @@ interface PageGlobals {
   MutationObserver: new (callback: () => void) => { observe(target: unknown, options: object): void };
   seen: Set<string>;
   marker: string;
+  rowStates: Record<string, string[]>;
 }
 
 /** In the page: true once the layer cake has at least `min` cells and every one is active. */
@@ -64,6 +66,27 @@ function recordStates(): void {
     for (const c of Array.from(g.document.querySelectorAll('#layer-cake [data-state]')))
       g.seen.add(c.getAttribute('data-state')!);
   }).observe(g.document.getElementById('main'), { subtree: true, childList: true, attributes: true });
+}
+
+/** In the page: records every state each node-role row of the node page shows from now on, by node-role id. */
+function recordRowStates(): void {
+  const g = globalThis as unknown as PageGlobals;
+  g.rowStates = {};
+  g.marker = 'no reload';
+  new g.MutationObserver(() => {
+    for (const tr of Array.from(g.document.querySelectorAll('#node-roles tr[data-node-role]'))) {
+      const states = (g.rowStates[tr.getAttribute('data-node-role')!] ??= []);
+      const st = tr.getAttribute('data-state')!;
+      if (states.at(-1) !== st) states.push(st);
+    }
+  }).observe(g.document.getElementById('main'), { subtree: true, childList: true, attributes: true });
+}
+
+/** In the page: true once node-role `id`'s row has shown a state other than active and shows active again. */
+function rowCycled(id: number): boolean {
+  const g = globalThis as unknown as PageGlobals;
+  const states = g.rowStates[String(id)] ?? [];
+  return states.some((st) => st !== 'active') && states.at(-1) === 'active';
 }
 
 function recorded(): { seen: string[]; marker: string } {
@@ -186,7 +209,7 @@ describe('e2e: the web UI in headless Chromium follows a 3-node lab converge', f
     await snapshot();
   });
 
-  it("a node's page shows its node-roles all active, a run's stdout tail and its checks passing", async () => {
+  it("a node's page shows its node-roles all active, a run's command and stdout tail, follows a failing re-run live, and its checks passing", async () => {
     const node = ui.lab.nodes[0]!.name;
     await page.click(`#layer-cake a[href="#/nodes/${encodeURIComponent(node)}"]`);
     await page.waitForSelector('#node-roles tr[data-role]');
@@ -200,12 +223,15 @@ describe('e2e: the web UI in headless Chromium follows a 3-node lab converge', f
     expect(rows.sort()).to.deep.equal(nrs.items.map((nr) => `${nr.role}=active`).sort());
 
     // The last run of the first node-role that printed something: the page shows its stdout tail.
-    let shown: { role: string; stdout: string } | undefined;
+    let shown: { role: string; stdout: string; command: string | null } | undefined;
     for (const nr of nrs.items) {
-      const runs = await ui.api<{ items: { stdoutTail: string }[] }>('GET', `/node-roles/${nr.id}/runs?limit=1000`);
+      const runs = await ui.api<{ items: { stdoutTail: string; command: string | null }[] }>(
+        'GET',
+        `/node-roles/${nr.id}/runs?limit=1000`,
+      );
       const last = runs.items.at(-1);
       if (last?.stdoutTail.trim()) {
-        shown = { role: nr.role, stdout: last.stdoutTail };
+        shown = { role: nr.role, stdout: last.stdoutTail, command: last.command };
         break;
       }
     }
@@ -214,6 +240,31 @@ describe('e2e: the web UI in headless Chromium follows a 3-node lab converge', f
     await page.click(`${row} button.runs`);
     await page.waitForSelector(`${row} + tr.runs-row .run pre.stdout`);
     expect(await page.textContent(`${row} + tr.runs-row .run pre.stdout`)).to.equal(shown!.stdout);
+    expect(shown!.command).to.match(/^bash \S+ on .+$/);
+    expect(await page.textContent(`${row} + tr.runs-row .run .command`)).to.equal(shown!.command);
+
+    // Live, no reload: network-config re-run through the API on a broken node (a directory where it writes
+    // /etc/hostname, as below) turns its row red with Retry; once fixed, the page's Retry brings it back. A
+    // plain re-run can finish between two polls of the event feed, so its row would never show it.
+    const nc = nrs.items.find((nr) => nr.role === 'network-config')!;
+    const ncRow = `#node-roles tr[data-node-role="${nc.id}"]`;
+    await page.waitForSelector('#live.live');
+    await page.evaluate(recordRowStates);
+    ui.sh(ui.lab.nodes[0]!.ip, 'mkdir /etc/hostname.anneal-new');
+    const t0 = Date.now();
+    await ui.api('POST', `/node-roles/${nc.id}/rerun`);
+    await page.waitForSelector(`${ncRow}[data-state="error"] button.retry`, { timeout: 30_000 });
+    const failed = Date.now() - t0;
+    ui.sh(ui.lab.nodes[0]!.ip, 'rmdir /etc/hostname.anneal-new');
+    await page.click(`${ncRow} button.retry`);
+    await page.waitForFunction(rowCycled, nc.id, { timeout: 30_000, polling: 50 });
+    const { states, marker } = await page.evaluate(
+      (id) => ({ states: (globalThis as unknown as PageGlobals).rowStates[String(id)], marker: (globalThis as unknown as PageGlobals).marker }), // prettier-ignore
+      nc.id,
+    );
+    console.log(`    node page: error shown ${failed} ms after the rerun, active again after ${Date.now() - t0} ms: ${states!.join(' → ')}`); // prettier-ignore
+    expect(marker).to.equal('no reload');
+    expect(await ui.api('GET', `/node-roles/${nc.id}`)).to.include({ state: 'active', attempts: 0 });
 
     await page.click('#run-checks');
     await page.waitForSelector('#checks-summary');

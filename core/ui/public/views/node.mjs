@@ -3,9 +3,11 @@
  * #/nodes/<name>: the node's record and attribs (values as the API shows them: secrets are already
  * redacted), power with read/on/off/cycle/reset (changes confirmed first), its node-roles with their runs
  * (status, exit code, output tails) on demand and Retry for one in error, and its ready checks on a
- * button (GET /checks runs them on the node).
+ * button (GET /checks runs them on the node). Live: every event on GET /events/stream that concerns this node
+ * (a `node-role.state` change with its nodeId, an audit event on the node or one of its node-roles) triggers
+ * a refetch of the node record and its node-roles, at most 4 per second; a reconnect refetches too.
  */
-import { describe, get, list, post, seg } from '../api.mjs';
+import { describe, get, list, post, seg, throttle, watchEvents } from '../api.mjs';
 import { badge, button, h, link, notify, para, replace, row, show, table, when } from '../dom.mjs';
 
 const FIELDS = [
@@ -30,19 +32,24 @@ function runView(r) {
     { class: 'run', 'data-run': r.id, 'data-status': r.status },
     h('div', {}, h('strong', {}, `attempt ${r.attempt} `), badge(RUN_STATE[r.status] ?? 'error', r.status)),
     h('div', { class: 'muted' }, `exit ${r.exitCode ?? '—'} · ${when(r.startedAt)} · ${took}`),
+    r.command ? h('div', { class: 'command' }, h('code', {}, r.command)) : '',
     r.error ? h('div', { class: 'message' }, `${r.error.code}: ${r.error.message}`) : '',
     tail('stdout', r.stdoutTail),
     tail('stderr', r.stderrTail),
   );
 }
 
-/** The node-role's row and a hidden row below it that its "runs" button fills and shows. */
-function nodeRoleRows(nr, retry) {
+/**
+ * The node-role's row and a hidden row below it that its "runs" button fills and shows. `open` is the set
+ * of node-role ids whose runs are shown: kept across the live re-renders (an open one is refetched).
+ */
+function nodeRoleRows(nr, retry, open) {
   const box = h('td', { colspan: 6 });
   const runs = h('tr', { class: 'runs-row', hidden: true }, box);
   const toggle = async () => {
     runs.hidden = !runs.hidden;
-    if (runs.hidden) return;
+    if (runs.hidden) return void open.delete(nr.id);
+    open.add(nr.id);
     replace(box, 'loading…');
     try {
       const items = (await list(`/node-roles/${nr.id}/runs`)).reverse();
@@ -63,7 +70,16 @@ function nodeRoleRows(nr, retry) {
       nr.state === 'error' ? button('Retry', () => retry(nr), { class: 'retry' }) : '',
     ],
   );
+  if (open.has(nr.id)) toggle();
   return [main, runs];
+}
+
+/** True when a stream event may concern the node `nodeId` or one of its node-roles `nodeRoleIds`. */
+function concerns(ev, nodeId, nodeRoleIds) {
+  const d = ev?.data ?? {};
+  if (d.nodeId === nodeId || (ev?.objectType === 'node' && ev.objectId === nodeId)) return true;
+  const ids = [ev?.objectType === 'node-role' ? ev.objectId : null, d.nodeRole, d.nodeRoleIds, d.descendants];
+  return ids.flat().some((id) => nodeRoleIds.has(id));
 }
 
 function checksView(c) {
@@ -102,10 +118,21 @@ export async function nodeView(main, [name], signal) {
     return;
   }
   const deployment = await get(`/deployments/${node.deploymentId}`, { signal }).catch(() => null);
-  const [attribsBox, rolesBox, checksBox] = [h('div'), h('div'), h('div')];
+  const [attribsBox, rolesBox, checksBox, alive, facts] = [h('div'), h('div'), h('div'), h('span'), h('dl', { class: 'facts' })]; // prettier-ignore
+  const live = h('span', { class: 'live', id: 'live' }, 'connecting');
   const power = h('span', { id: 'power-state' });
   const showPower = (n) => replace(power, `${n.powerState} (read ${when(n.powerCheckedAt)})`);
-  showPower(node);
+  const showNode = (n) => {
+    replace(alive, badge(n.alive ? 'active' : 'error', n.alive ? 'alive' : 'down'));
+    replace(
+      facts,
+      FIELDS.map(([k, f]) => [h('dt', {}, k), h('dd', {}, f(n))]),
+    );
+    showPower(n);
+  };
+  showNode(node);
+  const nodeRoleIds = new Set();
+  const open = new Set();
 
   const attempt = async (fn) => {
     try {
@@ -122,14 +149,27 @@ export async function nodeView(main, [name], signal) {
       notify(`${name}: power ${n.powerState}.`, 'info');
     });
   const loadRoles = async () => {
-    const rows = (await list(`${path}/node-roles`, { signal })).map((nr) => nodeRoleRows(nr, retry));
+    const items = await list(`${path}/node-roles`, { signal });
+    if (signal.aborted) return;
+    for (const nr of items) nodeRoleIds.add(nr.id);
+    const rows = items.map((nr) => nodeRoleRows(nr, retry, open));
     replace(rolesBox, table(['role', 'state', 'attempts', 'runs', 'last error', ''], rows, { id: 'node-roles' }));
   };
+  const refresh = throttle(
+    () =>
+      attempt(async () => {
+        const n = await get(path, { signal });
+        if (!signal.aborted) showNode(n);
+        await loadRoles();
+      }),
+    250,
+  );
+  signal.addEventListener('abort', () => refresh.cancel());
   const retry = (nr) =>
     attempt(async () => {
       await post(`/node-roles/${nr.id}/retry`);
       notify(`Retrying ${nr.role} on ${name}.`, 'info');
-      await loadRoles();
+      refresh();
     });
   const runChecks = async () => {
     replace(checksBox, 'running the checks on the node…');
@@ -145,22 +185,18 @@ export async function nodeView(main, [name], signal) {
       'div',
       { class: 'title-row' },
       h('h1', {}, node.name),
-      badge(node.alive ? 'active' : 'error', node.alive ? 'alive' : 'down'),
+      alive,
       deployment ? ['in ', link(deployment.name, 'deployments', deployment.name)] : '',
+      live,
     ),
     h('h2', {}, 'Facts'),
-    h('dl', { class: 'facts' }, FIELDS.map(([k, f]) => [h('dt', {}, k), h('dd', {}, f(node))])), // prettier-ignore
+    facts,
     h('details', {}, h('summary', {}, 'hardware facts'), h('pre', {}, JSON.stringify(node.facts, null, 2))),
     h('h3', {}, 'Attribs'),
     attribsBox,
     h('h2', {}, 'Power'),
     h('p', { class: 'power' }, 'power: ', power, ' ', ['read', 'on', 'off', 'cycle', 'reset'].map((a) => button(a, () => powerAction(a), { class: 'secondary', 'data-power': a }))), // prettier-ignore
-    h(
-      'h2',
-      {},
-      'Node-roles ',
-      button('refresh', () => attempt(loadRoles), { class: 'secondary' }),
-    ),
+    h('h2', {}, 'Node-roles ', button('refresh', refresh, { class: 'secondary' })),
     rolesBox,
     h('h2', {}, 'Checks ', button('Run checks', runChecks, { id: 'run-checks' })),
     checksBox,
@@ -170,4 +206,18 @@ export async function nodeView(main, [name], signal) {
     replace(attribsBox, attribsView(attribs.filter((a) => a.hasCommitted || a.hasProposed)));
     await loadRoles();
   });
+  if (signal.aborted) return;
+  watchEvents(
+    (ev) => {
+      if (concerns(ev, node.id, nodeRoleIds)) refresh();
+    },
+    {
+      signal,
+      onState: (st) => {
+        live.textContent = st;
+        live.className = `live ${st}`;
+        if (st === 'live') refresh();
+      },
+    },
+  );
 }
