@@ -110,10 +110,12 @@ export interface Page {
   limit: number;
 }
 
-/** `?offset` (default 0) and `?limit` (default 100, at most 1000). */
-export function parsePage(query: unknown): Page {
-  const p = parseQuery(pageQuery, query);
-  return { offset: p.offset ?? 0, limit: p.limit ?? DEFAULT_LIMIT };
+/**
+ * The page of a query a route already parsed with `pageQuery` (or an extension of it): `?offset` default 0,
+ * `?limit` default 100 (at most 1000, enforced by the schema).
+ */
+export function pageFrom(q: { offset?: number; limit?: number }): Page {
+  return { offset: q.offset ?? 0, limit: q.limit ?? DEFAULT_LIMIT };
 }
 
 /** Schema for an id-or-name reference inside a body: a positive integer or a non-empty name string. */

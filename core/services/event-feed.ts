@@ -88,6 +88,10 @@ export function createEventFeed(deps: {
     for (const sub of subscribers) deliver(sub, e);
   }
 
+  async function snapshot(): Promise<Map<number, NodeRoleStateRow>> {
+    return new Map((await store.nodeRoles.states()).map((r) => [r.id, r]));
+  }
+
   async function poll(): Promise<void> {
     for (;;) {
       const batch = await store.events.list({ afterId: cursor }, 1000);
@@ -97,7 +101,7 @@ export function createEventFeed(deps: {
       }
       if (batch.length < 1000) break;
     }
-    const next = new Map((await store.nodeRoles.states()).map((r) => [r.id, r]));
+    const next = await snapshot();
     const at = now();
     for (const [id, row] of next) {
       const before = states?.get(id);
@@ -122,7 +126,7 @@ export function createEventFeed(deps: {
     if (timer || closed) return;
     starting ??= (async () => {
       cursor = await store.events.lastId();
-      states = new Map((await store.nodeRoles.states()).map((r) => [r.id, r]));
+      states = await snapshot();
       schedule();
     })().finally(() => (starting = null));
     await starting;

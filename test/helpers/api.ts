@@ -5,10 +5,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../core/api/app';
-import { hashToken } from '../../core/services/tokens';
 import type { Engine } from '../../core/store/engine';
 import { startTestAnneal, type TestAnneal } from './anneal';
 import { engines, requireEngine } from './engines';
+import { addTestAdminToken, TEST_ADMIN_TOKEN } from './server';
 
 /** The fixed clock of every API test, in ms since the epoch. */
 export const NOW = 1_700_000_000_000;
@@ -17,8 +17,23 @@ export const NOW = 1_700_000_000_000;
  * The admin token every test API has (created in the store directly, so it adds no audit event); every
  * call sends it unless the test passes its own `authorization` header ('' sends none).
  */
-export const TEST_API_TOKEN = 'anneal-test-api-token-0123456789abcdefghijklmn';
-export const TEST_API_TOKEN_NAME = 'test-admin';
+export const TEST_API_TOKEN = TEST_ADMIN_TOKEN;
+
+const SAMPLE_PARAMS: Record<string, string> = {
+  ref: 'n1.lab',
+  id: '1',
+  name: 'r1',
+  address: '10.0.0.1',
+  attrib: 'test/marker',
+};
+
+/** A route path (`/nodes/:ref`, `/nodes/{ref}`, `/attribs/*name`) with sample values for its parameters. */
+export function samplePath(path: string): string {
+  return path.replace(
+    /[:*]([A-Za-z_]+)|\{([A-Za-z_]+)\}/g,
+    (_m, a?: string, b?: string) => SAMPLE_PARAMS[(a ?? b)!] ?? '1',
+  );
+}
 
 export interface ApiResponse {
   status: number;
@@ -43,10 +58,7 @@ export async function startTestApi(
   opts: { localEnv?: Record<string, string | undefined> } = {},
 ): Promise<TestApi> {
   const anneal = await startTestAnneal(engine, { now: () => NOW, localEnv: opts.localEnv });
-  await anneal.store.apiTokens.create(
-    { name: TEST_API_TOKEN_NAME, role: 'admin', hash: hashToken(TEST_API_TOKEN), createdBy: 'test' },
-    NOW,
-  );
+  await addTestAdminToken(anneal, NOW);
   const server: Server = await new Promise((resolve) => {
     const s = createApp(anneal).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -42,10 +42,10 @@ export interface ServerChild {
 export const TEST_ADMIN_TOKEN = 'anneal-test-admin-token-0123456789abcdefghij';
 
 /** Adds TEST_ADMIN_TOKEN to an in-process anneal's store (no audit event), for tests that serve createApp(anneal). */
-export async function addTestAdminToken(anneal: Anneal): Promise<string> {
+export async function addTestAdminToken(anneal: Anneal, now = Date.now()): Promise<string> {
   await anneal.store.apiTokens.create(
     { name: 'test-admin', role: 'admin', hash: hashToken(TEST_ADMIN_TOKEN), createdBy: 'test' },
-    Date.now(),
+    now,
   );
   return TEST_ADMIN_TOKEN;
 }

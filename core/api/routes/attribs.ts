@@ -16,7 +16,7 @@ import type { AttribValueRecord } from '../../domain/records';
 import { inputError } from '../../errors';
 import { actorOf } from '../actor';
 import { pageOf } from '../list';
-import { MAX_NAME, parsePage, parseRef, pageQuery } from '../parse';
+import { MAX_NAME, pageFrom, pageQuery, parseRef } from '../parse';
 import { ApiRoutes } from '../route';
 
 const putBody = z.strictObject({ value: z.unknown().optional() }).refine((b) => b.value !== undefined, {
@@ -72,8 +72,8 @@ export function attribRoutes(anneal: Anneal, scope: 'node' | 'deployment', prefi
 
   routes.add(
     { method: 'get', path: '/', summary: 'Every attrib value of the target (secret ones redacted)', query: pageQuery },
-    async (req, res) => {
-      const page = parsePage(req.query);
+    async (req, res, { query }) => {
+      const page = pageFrom(query);
       const values = await store.attribs.list(scope, await targetId(req));
       res.json(pageOf(values.map(view), page));
     },

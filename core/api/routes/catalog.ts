@@ -13,7 +13,7 @@ import { AppError } from '../../errors';
 import type { PluginManifest } from '../../plugins/manifest';
 import type { LoadedAttrib } from '../../plugins/registry';
 import { pageOf } from '../list';
-import { pageQuery, parsePage, parseRef } from '../parse';
+import { pageFrom, pageQuery, parseRef } from '../parse';
 import { ApiRoutes } from '../route';
 
 const pluginFilter = pageQuery.extend({
@@ -58,7 +58,7 @@ export function catalogRoutes(anneal: Anneal): ApiRoutes {
       { method: 'get', path: '/barclamps', summary: 'Loaded barclamps and workloads (paged)', query: pluginFilter },
       (req, res, { query }) => {
         const all = registry.plugins.filter((p) => !query.kind || p.kind === query.kind).map(pluginView);
-        res.json(pageOf(all, parsePage(req.query)));
+        res.json(pageOf(all, pageFrom(query)));
       },
     )
     .add({ method: 'get', path: '/barclamps/:name', summary: 'One barclamp or workload' }, (req, res) => {
@@ -75,7 +75,7 @@ export function catalogRoutes(anneal: Anneal): ApiRoutes {
           .filter((a) => !query.plugin || a.plugin === query.plugin)
           .sort((a, b) => (a.name < b.name ? -1 : 1))
           .map(attribView);
-        res.json(pageOf(all, parsePage(req.query)));
+        res.json(pageOf(all, pageFrom(query)));
       },
     )
     .add({ method: 'get', path: '/attribs/*name', summary: 'One attrib definition' }, (req, res) => {

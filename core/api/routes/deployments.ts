@@ -18,7 +18,7 @@ import type { Anneal } from '../../boot';
 import { nodeRoleStates } from '../../domain/vocabulary';
 import { actorOf } from '../actor';
 import { listBody, pageOf } from '../list';
-import { description, hostName, MAX_NAME, parsePage, parseRef, refSchema, pageQuery } from '../parse';
+import { description, hostName, MAX_NAME, pageFrom, pageQuery, parseRef, refSchema } from '../parse';
 import { ApiRoutes } from '../route';
 import { attribRoutes } from './attribs';
 import { roleView } from './roles';
@@ -46,8 +46,8 @@ export function deploymentRoutes(anneal: Anneal): ApiRoutes {
 
   routes.add(
     { method: 'get', path: '/deployments', summary: 'List deployments (paged)', query: pageQuery },
-    async (req, res) => {
-      const page = parsePage(req.query);
+    async (req, res, { query }) => {
+      const page = pageFrom(query);
       res.json(pageOf(await store.deployments.list(), page));
     },
   );
@@ -89,11 +89,11 @@ export function deploymentRoutes(anneal: Anneal): ApiRoutes {
       summary: 'The roles bound in the deployment (paged)',
       query: pageQuery,
     },
-    async (req, res) => {
+    async (req, res, { query }) => {
       const d = await store.deployments.get(parseRef(req.params.ref));
       const bound = new Set(await store.deployments.roles(d.id));
       const roles = anneal.registry.rolesInOrder.filter((r) => bound.has(r.name)).map(roleView);
-      res.json(pageOf(roles, parsePage(req.query)));
+      res.json(pageOf(roles, pageFrom(query)));
     },
   );
 
@@ -127,9 +127,9 @@ export function deploymentRoutes(anneal: Anneal): ApiRoutes {
 
   routes.add(
     { method: 'get', path: '/deployments/:ref/nodes', summary: "The deployment's nodes (paged)", query: pageQuery },
-    async (req, res) => {
+    async (req, res, { query }) => {
       const ref = parseRef(req.params.ref);
-      const page = parsePage(req.query);
+      const page = pageFrom(query);
       const d = await store.deployments.get(ref);
       res.json(listBody(await store.nodes.list({ deploymentId: d.id }, page), page));
     },
@@ -142,9 +142,9 @@ export function deploymentRoutes(anneal: Anneal): ApiRoutes {
       summary: "The deployment's node-roles (paged)",
       query: pageQuery,
     },
-    async (req, res) => {
+    async (req, res, { query }) => {
       const ref = parseRef(req.params.ref);
-      const page = parsePage(req.query);
+      const page = pageFrom(query);
       const d = await store.deployments.get(ref);
       res.json(listBody(await store.nodeRoles.list({ deploymentId: d.id }, page), page));
     },

@@ -20,7 +20,7 @@ import { formatIpv4, isHostAddress, NETWORK_CATEGORY, parseCidr, parseIpv4 } fro
 import { inputError } from '../../errors';
 import { actorOf } from '../actor';
 import { listBody } from '../list';
-import { description, hostName, parsePage, parseQuery, parseRef, refSchema } from '../parse';
+import { description, hostName, pageFrom, pageQuery, parseRef, refSchema } from '../parse';
 import { ApiRoutes } from '../route';
 
 const ipv4 = z
@@ -80,7 +80,7 @@ const allocateBody = z.strictObject({
   address: ipv4.optional(),
 });
 
-const listQuery = z.object({ deployment: z.string().optional() });
+const listQuery = pageQuery.extend({ deployment: z.string().optional() });
 
 function addressParam(value: unknown): string {
   if (typeof value !== 'string' || parseIpv4(value) === null) {
@@ -96,9 +96,8 @@ export function networkRoutes(anneal: Anneal): ApiRoutes {
 
   routes.add(
     { method: 'get', path: '/networks', summary: 'List networks (paged; filter by deployment)', query: listQuery },
-    async (req, res) => {
-      const page = parsePage(req.query);
-      const q = parseQuery(listQuery, req.query);
+    async (_req, res, { query: q }) => {
+      const page = pageFrom(q);
       const deployment = q.deployment === undefined ? undefined : parseRef(q.deployment, 'deployment');
       res.json(listBody(await ipam.listNetworks({ deployment }, page), page));
     },

@@ -14,7 +14,7 @@ import { nodeRoleStates } from '../../domain/vocabulary';
 import type { NodeRoleFilter } from '../../store/node-roles';
 import { actorOf } from '../actor';
 import { listBody, pageOf } from '../list';
-import { DEFAULT_LIMIT, pageQuery, parseId, parsePage, parseQuery, parseRef, type Page } from '../parse';
+import { type Page, pageFrom, pageQuery, parseId, parseRef } from '../parse';
 import { ApiRoutes } from '../route';
 
 const listQuery = pageQuery.extend({
@@ -29,9 +29,8 @@ export function nodeRoleRoutes(anneal: Anneal): ApiRoutes {
   const routes = new ApiRoutes(anneal);
 
   /** Parses page and filter together (one 400 lists every bad parameter), then resolves refs to ids. */
-  async function listArgs(query: unknown): Promise<{ filter: NodeRoleFilter; page: Page }> {
-    const q = parseQuery(listQuery, query);
-    const page = { offset: q.offset ?? 0, limit: q.limit ?? DEFAULT_LIMIT };
+  async function listArgs(q: z.output<typeof listQuery>): Promise<{ filter: NodeRoleFilter; page: Page }> {
+    const page = pageFrom(q);
     const filter: NodeRoleFilter = {};
     if (q.deployment !== undefined)
       filter.deploymentId = (await store.deployments.get(parseRef(q.deployment, 'deployment'))).id;
@@ -51,8 +50,8 @@ export function nodeRoleRoutes(anneal: Anneal): ApiRoutes {
       summary: 'List node-roles (paged; filter by deployment, node, role, state)',
       query: listQuery,
     },
-    async (req, res) => {
-      const { filter, page } = await listArgs(req.query);
+    async (req, res, { query }) => {
+      const { filter, page } = await listArgs(query);
       res.json(listBody(await store.nodeRoles.list(filter, page), page));
     },
   );
@@ -87,9 +86,9 @@ export function nodeRoleRoutes(anneal: Anneal): ApiRoutes {
       summary: "The node-role's runs, oldest first (paged)",
       query: pageQuery,
     },
-    async (req, res) => {
+    async (req, res, { query }) => {
       const id = parseId(req.params.id);
-      const page = parsePage(req.query);
+      const page = pageFrom(query);
       await store.nodeRoles.get(id);
       res.json(listBody(await store.runs.list({ nodeRoleId: id }, page), page));
     },
@@ -102,9 +101,9 @@ export function nodeRoleRoutes(anneal: Anneal): ApiRoutes {
       summary: 'The node-roles it waits for (paged)',
       query: pageQuery,
     },
-    async (req, res) => {
+    async (req, res, { query }) => {
       const id = parseId(req.params.id);
-      const page = parsePage(req.query);
+      const page = pageFrom(query);
       await store.nodeRoles.get(id);
       const parents = (await store.nodeRoles.parentsOf([id])).map((e) => ({ ...e.parent, soft: e.soft }));
       res.json(

@@ -25,9 +25,8 @@ import {
   hostAddress,
   hostName,
   macAddress,
-  DEFAULT_LIMIT,
+  pageFrom,
   pageQuery,
-  parsePage,
   parseRef,
   refSchema,
 } from '../parse';
@@ -97,7 +96,7 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
       query: nodeFilter,
     },
     async (_req, res, { query: q }) => {
-      const page = { offset: q.offset ?? 0, limit: q.limit ?? DEFAULT_LIMIT };
+      const page = pageFrom(q);
       const filter = {
         ...(q.deployment !== undefined
           ? { deploymentId: (await store.deployments.get(parseRef(q.deployment, 'deployment'))).id }
@@ -162,9 +161,9 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
 
   routes.add(
     { method: 'get', path: '/nodes/:ref/node-roles', summary: "The node's node-roles (paged)", query: pageQuery },
-    async (req, res) => {
+    async (req, res, { query }) => {
       const ref = parseRef(req.params.ref);
-      const page = parsePage(req.query);
+      const page = pageFrom(query);
       const node = await store.nodes.get(ref);
       res.json(listBody(await store.nodeRoles.list({ nodeId: node.id }, page), page));
     },
@@ -184,9 +183,9 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
       summary: "Runs of the node's node-roles, oldest first (paged)",
       query: pageQuery,
     },
-    async (req, res) => {
+    async (req, res, { query }) => {
       const node = await store.nodes.get(parseRef(req.params.ref));
-      const page = parsePage(req.query);
+      const page = pageFrom(query);
       res.json(listBody(await store.runs.list({ nodeId: node.id }, page), page));
     },
   );

@@ -9,7 +9,7 @@ import type { Anneal } from '../../boot';
 import { roleFlags } from '../../domain/vocabulary';
 import type { LoadedRole } from '../../plugins/registry';
 import { pageOf } from '../list';
-import { pageQuery, parsePage, parseRef } from '../parse';
+import { pageFrom, pageQuery, parseRef } from '../parse';
 import { ApiRoutes } from '../route';
 
 /** The public view of a role: plain arrays, no action code or template paths. */
@@ -59,7 +59,7 @@ export function roleRoutes(anneal: Anneal): ApiRoutes {
       const roles = registry.rolesInOrder.filter(
         (r) => (!query.plugin || r.plugin === query.plugin) && (!query.flag || r.flags.has(query.flag)),
       );
-      res.json(pageOf(roles.map(roleView), parsePage(req.query)));
+      res.json(pageOf(roles.map(roleView), pageFrom(query)));
     },
   );
 

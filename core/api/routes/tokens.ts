@@ -13,7 +13,7 @@ import { tokenRoles } from '../../domain/auth';
 import { actorOf } from '../actor';
 import { principalOf } from '../auth';
 import { listBody } from '../list';
-import { hostName, pageQuery, parsePage, parseRef } from '../parse';
+import { hostName, pageFrom, pageQuery, parseRef } from '../parse';
 import { ApiRoutes } from '../route';
 
 export const tokenBody = z.strictObject({
@@ -30,8 +30,8 @@ export function tokenRoutes(anneal: Anneal): ApiRoutes {
     })
     .add(
       { method: 'get', path: '/tokens', summary: 'List API tokens (paged)', access: 'admin', query: pageQuery },
-      async (req, res) => {
-        const page = parsePage(req.query);
+      async (req, res, { query }) => {
+        const page = pageFrom(query);
         res.json(listBody(await tokens.list(page), page));
       },
     )

@@ -7,22 +7,12 @@ import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { apiRoutes } from '../../../core/api/app';
 import type { RouteDoc } from '../../../core/api/route';
-import { describeApi, type TestApi } from '../../helpers/api';
+import { describeApi, samplePath, type TestApi } from '../../helpers/api';
 import { dumpDatabase } from '../../helpers/engines';
-
-/** A concrete path for a documented route (params filled with plausible values). */
-function concrete(doc: RouteDoc): string {
-  return doc.path
-    .replace(':ref', 'n1.lab')
-    .replace(':id', '1')
-    .replace(':name', 'r1')
-    .replace(':address', '10.0.0.1')
-    .replace('*attrib', 'test/marker');
-}
 
 async function send(api: TestApi, doc: RouteDoc, authorization: string) {
   const abort = new AbortController();
-  const res = await fetch(api.base + concrete(doc), {
+  const res = await fetch(api.base + samplePath(doc.path), {
     method: doc.method.toUpperCase(),
     headers: { authorization, ...(doc.method === 'get' ? {} : { 'content-type': 'application/json' }) },
     ...(doc.method === 'get' ? {} : { body: '{}' }),

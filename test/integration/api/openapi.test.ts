@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { createApp } from '../../../core/api/app';
-import { describeApi, TEST_API_TOKEN } from '../../helpers/api';
+import { describeApi, samplePath, TEST_API_TOKEN } from '../../helpers/api';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -60,14 +60,8 @@ describeApi('api/openapi.json', (api) => {
 
     for (const route of documented) {
       const [method, path] = route.split(' ') as [string, string];
-      const concrete = path
-        .replace('{ref}', 'n1.lab')
-        .replace('{id}', '1')
-        .replace('{name}', 'r1')
-        .replace('{address}', '10.0.0.1')
-        .replace('{attrib}', 'test/marker');
       const abort = new AbortController();
-      const res = await fetch(api().base + concrete, {
+      const res = await fetch(api().base + samplePath(path), {
         method,
         headers: { authorization: `Bearer ${TEST_API_TOKEN}`, 'content-type': 'application/json' },
         ...(method === 'GET' ? {} : { body: '{}' }),

@@ -1,6 +1,16 @@
 import { expect } from 'chai';
 import { z } from 'zod';
-import { bmcAddress, hostAddress, macAddress, parseBody, parseId, parsePage, parseRef } from '../../../core/api/parse';
+import {
+  bmcAddress,
+  hostAddress,
+  macAddress,
+  pageFrom,
+  pageQuery,
+  parseBody,
+  parseId,
+  parseQuery,
+  parseRef,
+} from '../../../core/api/parse';
 import { AppError } from '../../../core/errors';
 
 function thrown(fn: () => unknown): unknown {
@@ -50,7 +60,9 @@ describe('api/parse', () => {
     expect(thrown(() => parseId('7a'))).to.deep.equal(invalid('id', 'expected a numeric id between 0 and 2147483647'));
   });
 
-  it('parsePage defaults to offset 0, limit 100 and caps limit at 1000', () => {
+  it('pageQuery and pageFrom default to offset 0, limit 100 and cap limit at 1000', () => {
+    // What a route with `query: pageQuery` does: the route parses, the handler takes the page.
+    const parsePage = (query: unknown) => pageFrom(parseQuery(pageQuery, query));
     expect(parsePage({})).to.deep.equal({ offset: 0, limit: 100 });
     expect(parsePage({ offset: '5', limit: '1000' })).to.deep.equal({ offset: 5, limit: 1000 });
     expect(thrown(() => parsePage({ limit: '1001' }))).to.deep.equal(
