@@ -14,7 +14,8 @@ import { createLogger, type Logger } from './log';
 import type { PluginManifest } from './plugins/manifest';
 import { loadRegistry, type Registry } from './plugins/registry';
 import { pluginsFor } from './plugins/catalog';
-import { createServices, type ServiceDeps, type Services } from './services';
+import { checksService, createServices, type ServiceDeps, type Services } from './services';
+import { createDomainEvents } from './services/domain-events';
 import { adminHooksFor } from './services/admin-hooks';
 import { createEventFeed, type EventFeed } from './services/event-feed';
 import { createPowerMonitor, type PowerMonitor } from './services/power-monitor';
@@ -107,19 +108,18 @@ export async function boot(
       limits: bmcLimits,
       reachable: (host: string, port: number) => tcpReachable(host, port, PROBE_TIMEOUT_MS),
     };
-    // The services and the annealer need each other: the services wake the annealer and ask it to run
-    // checks; the annealer's actions call back into the services through the admin hooks.
-    const late: { annealer?: Annealer } = {};
+    // One direction only: the annealer's actions call the services through the admin hooks; the services
+    // reach the annealer through domain events published after their transactions commit.
+    const events = createDomainEvents();
     const deps: ServiceDeps = {
       store,
       registry,
       now,
-      wake: () => late.annealer?.wake(),
-      checkNode: (nodeId) => late.annealer!.checkNode(nodeId),
+      events,
       managedPublicKey: config.ssh ? publicKeyLine(config.ssh.keyFile) : null,
       power,
     };
-    const services = createServices(deps);
+    const core = createServices(deps);
     const annealer = new Annealer({
       ssh,
       store,
@@ -131,11 +131,17 @@ export async function boot(
       retry: config.retry,
       localEnv: { ...(opts.localEnv ?? process.env), ANNEAL_SERVICE_DIR: path.join(config.dataDir, 'services') },
       batchSize: opts.batchSize,
-      admin: adminHooksFor(deps, services, { redfish: config.redfish }),
+      admin: adminHooksFor(deps, core, { redfish: config.redfish }),
+      onAudit: () => events.emit({ type: 'audit' }),
     });
-    late.annealer = annealer;
+    const services: Services = { ...core, checks: checksService({ store, checkNode: (id) => annealer.checkNode(id) }) };
     const powerMonitor = createPowerMonitor(deps, services.power, { intervalMs: config.powerPollMs, log });
     const feed = createEventFeed({ store, now, log });
+    const unsubscribe = [
+      events.on('work', () => annealer.wake()),
+      events.on('audit', () => feed.poke()),
+      events.on('node.retired', (e) => powerMonitor.forget(e.nodeId)),
+    ];
     await services.inventory.ensureSystem('anneal');
     return {
       config,
@@ -147,6 +153,7 @@ export async function boot(
       feed,
       log,
       async close() {
+        unsubscribe.forEach((off) => off());
         feed.close();
         await powerMonitor.stop();
         await annealer.stop();

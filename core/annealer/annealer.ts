@@ -30,6 +30,7 @@ import { defaultRetryPolicy, type RetryPolicy } from './outcome';
 import { runJob, type JobInput } from './run-job';
 import { adminUnavailable } from './role-context';
 import { runChecks, type NodeRoleChecks } from './run-checks';
+import { AppError } from '../errors';
 
 export interface AnnealerOptions {
   store: Store;
@@ -55,6 +56,10 @@ export interface AnnealerOptions {
   ssh?: SshPool | null;
   /** anneal's services for actions (power, facts, installs); without them the hooks fail. */
   admin?: (node: NodeView) => AdminHooks;
+  /** Told after a write that recorded audit events (errors, removals, finished teardowns). */
+  onAudit?: () => void;
+  /** How long a node's checks wait for the node to be free of other work (its lease). */
+  checkWaitMs?: number;
 }
 
 export interface AnnealerStats {
@@ -96,6 +101,8 @@ export class Annealer {
   private deploymentNames = new Map<number, string>();
   readonly stats: AnnealerStats = { claimed: 0, completed: 0, inFlight: 0 };
   private failure: unknown = null;
+  private readonly onAudit: () => void;
+  private readonly checkWaitMs: number;
 
   constructor(opts: AnnealerOptions) {
     this.store = opts.store;
@@ -113,6 +120,8 @@ export class Annealer {
     this.jigs = createJigs({ localEnv: opts.localEnv, ssh: opts.ssh });
     this.admin = opts.admin ?? adminUnavailable;
     this.limits = createLimits({ maxConcurrent: this.maxConcurrent });
+    this.onAudit = opts.onAudit ?? (() => undefined);
+    this.checkWaitMs = opts.checkWaitMs ?? 60_000;
   }
 
   start(): void {
@@ -143,9 +152,32 @@ export class Annealer {
 
   /**
    * Runs the ready checks of the node's active node-roles whose role has a `check` action, in cohort
-   * order (see run-checks.ts). Independent of start/stop: it claims nothing and changes no state.
+   * order (see run-checks.ts). Never beside an apply or a remove on the same node: the checks hold the
+   * node's lease (the one claims take, across processes) and run inside this process's per-node limit.
+   * Waits up to checkWaitMs for the node to be free, then throws ERR_NODE_BUSY. Changes no node-role.
    */
   async checkNode(nodeId: number): Promise<NodeRoleChecks[]> {
+    const holder = `${this.workerId}:check:${randomBytes(3).toString('hex')}`;
+    return this.limits.schedule(nodeId, async () => {
+      const deadline = Date.now() + this.checkWaitMs;
+      while (!(await this.store.queue.leaseNode(nodeId, holder, this.now(), this.leaseMs))) {
+        if (Date.now() > deadline) {
+          throw new AppError(
+            'ERR_NODE_BUSY',
+            `node ${nodeId} stayed busy (a role is running on it) for ${this.checkWaitMs} ms: run the checks again when it is idle`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      try {
+        return await this.runNodeChecks(nodeId);
+      } finally {
+        await this.store.queue.releaseNode(nodeId, holder);
+      }
+    });
+  }
+
+  private async runNodeChecks(nodeId: number): Promise<NodeRoleChecks[]> {
     const active = (await this.store.nodeRoles.list({ nodeId }, { offset: 0, limit: 10_000 })).filter(
       (nr) => nr.state === 'active' && this.registry.role(nr.role).spec.actions?.check,
     );
@@ -161,6 +193,7 @@ export class Annealer {
         runId: 0,
         attempt: 0,
         startedAt: this.now(),
+        remove: false,
       })),
     );
     return runChecks(jobs, {
@@ -211,8 +244,19 @@ export class Annealer {
       if (now - this.lastRecovery > this.leaseMs / 2) await this.recover();
       if (now - this.lastHeartbeat > this.leaseMs / 3) await this.heartbeat();
       if (now - this.lastWatchdog > this.watchdogMs) await this.watchdog();
-      const room = this.maxConcurrent - this.inFlight.size;
+      let room = this.maxConcurrent - this.inFlight.size;
       let again = false;
+      if (room > 0) {
+        // Removals first: a node being torn down should not start new applies.
+        const want = Math.min(room, this.batchSize);
+        const removable = await this.store.teardown.findRemovable(now, want);
+        if (removable.length) {
+          const claimed = await this.store.queue.claim(removable, this.workerId, this.now(), this.leaseMs, 'remove');
+          if (claimed.length) await this.dispatch(claimed);
+          room -= claimed.length;
+          again = removable.length === want || claimed.length === 0;
+        }
+      }
       if (room > 0) {
         const want = Math.min(room, this.batchSize);
         const candidates = await this.store.queue.findRunnable(now, want);
@@ -222,7 +266,7 @@ export class Annealer {
           // A full batch means more is probably waiting. Losing every candidate means another worker
           // won them: look again at once, after a short random pause so workers fall out of step.
           if (claimed.length === 0) await new Promise((r) => setTimeout(r, 5 + this.random() * 20));
-          again = candidates.length === want || claimed.length === 0;
+          again ||= candidates.length === want || claimed.length === 0;
         }
       }
       // Otherwise wait for a completion, a wake-up or the poll, so results accumulate into batches
@@ -247,6 +291,17 @@ export class Annealer {
 
   private async recover(): Promise<void> {
     this.lastRecovery = this.now();
+    // Safety net (level-based): teardowns whose last removal another process wrote, or that crashed.
+    const finished = await this.store.transaction((tx) =>
+      tx.teardown.finalize(`annealer:${this.workerId}`, this.now()),
+    );
+    if (finished.deployments.length || finished.nodes.length) {
+      this.log.info(
+        { deployments: finished.deployments.map((d) => d.name), nodes: finished.nodes.map((n) => n.name) },
+        'teardown finished',
+      );
+      this.onAudit();
+    }
     const stranded = await this.store.queue.wakeStranded(this.now());
     if (stranded.length)
       this.log.warn({ nodeRoleIds: stranded }, 'blocked node-roles with every parent active were woken');
@@ -407,22 +462,12 @@ export class Annealer {
     const now = this.now();
     try {
       const result = await this.store.queue.complete(batch, this.workerId, now);
-      if (result.errored.length) await this.store.queue.blockDescendants(result.errored, now);
       if (result.lost.length)
         this.log.warn({ nodeRoleIds: result.lost }, 'lease lost before the result was written; result dropped');
-      const errored = batch.filter((c) => c.kind === 'error');
-      if (errored.length) {
-        await this.store.events.append(
-          errored.map((c) => ({
-            actor: `annealer:${this.workerId}`,
-            type: 'node-role.error',
-            objectType: 'node-role',
-            objectId: c.claim.id,
-            data: { runId: c.claim.runId, error: JSON.parse(c.run.error ?? 'null') },
-          })),
-          now,
-        );
-      }
+      for (const d of result.finalized.deployments)
+        this.log.info({ deployment: d.name, nodes: d.nodes }, 'deployment deleted; its nodes are back in its parent');
+      for (const n of result.finalized.nodes) this.log.info({ node: n.name }, 'node retired');
+      if (result.errored.length || result.removed.length || batch.some((c) => c.kind === 'error')) this.onAudit();
     } catch (err) {
       this.log.error(
         { err, count: batch.length },

@@ -70,7 +70,11 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
   const inputs = JSON.stringify({
     attribs: redactAttribs(job.attribs, (n) => env.registry.attribs.get(n)?.secret ?? false),
   });
-  if (role.flags.has('destructive') && claim.runCount > 0) {
+  if (claim.remove && !role.spec.actions?.remove) {
+    // The role declares nothing to undo on the node (`noRemove`): the record simply goes.
+    return { kind: 'removed', claim, run: { ...finish('succeeded', inputs), stdoutTail: 'nothing to remove' } };
+  }
+  if (!claim.remove && role.flags.has('destructive') && claim.runCount > 0) {
     return {
       kind: 'active',
       claim,
@@ -100,9 +104,9 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
       );
     }
     const ctx = roleContext(job, env, signal);
-    const apply = role.spec.actions?.apply ?? defaultApply(role);
+    const action = claim.remove ? role.spec.actions!.remove! : (role.spec.actions?.apply ?? defaultApply(role));
     const out = await Promise.race([
-      apply(ctx),
+      action(ctx),
       new Promise<never>((_, reject) =>
         signal.addEventListener(
           'abort',
@@ -155,6 +159,7 @@ export async function runJob(job: JobInput, env: JobEnv): Promise<Completion> {
     });
     run = { ...run, error: JSON.stringify({ code: failure.code, kind: failure.kind, message }) };
   }
+  if (decision.state === 'active' && claim.remove) return { kind: 'removed', claim, run };
   if (decision.state === 'active') return { kind: 'active', claim, run, ...(wall ? { wall } : {}) };
   if (decision.state === 'todo')
     return {

@@ -21,8 +21,6 @@ interface HttpishError {
  * - an AppError is kept as it is;
  * - body-parser's size and JSON errors become ERR_BODY_TOO_LARGE and ERR_JSON_MALFORMED (the
  *   parser's reason in `details.reason`); its other 4xx errors and bad path encoding become ERR_INPUT_INVALID;
- * - a Prisma unique-constraint violation (`code === 'P2002'`, matched by shape so this file never
- *   imports Prisma) becomes ERR_CONFLICT;
  * - anything else becomes ERR_INTERNAL with a generic message.
  */
 export function classify(err: unknown): AppError {
@@ -45,15 +43,6 @@ export function classify(err: unknown): AppError {
   }
   if (typeof e.type === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError('ERR_INPUT_INVALID', `request body could not be read: ${String(e.message)}`);
-  }
-  if (e.code === 'P2002') {
-    return new AppError(
-      'ERR_CONFLICT',
-      'an object with the same unique key already exists or was created concurrently; reload and try again',
-      {
-        cause: err,
-      },
-    );
   }
   return new AppError('ERR_INTERNAL', 'internal error; the server log has the details', { cause: err });
 }

@@ -105,6 +105,17 @@ export const pageQuery = z.object({
   limit: queryInt(1, MAX_LIMIT).optional(),
 });
 
+/** `?force=true` of the routes that take a thing away: delete the records without running remove actions. */
+export const forceQuery = z.object({
+  force: z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .transform((v) => v === 'true')
+    .optional(),
+});
+
+/** `{"force": true}` in a body: run or remove anyway (destructive re-runs, removals without remove actions). */
+export const force = z.boolean({ error: 'expected true or false' });
+
 export interface Page {
   offset: number;
   limit: number;

@@ -2,7 +2,15 @@
  * The records the store returns and the services, API and annealer pass around. Plain data: numbers
  * (timestamps are ms since the epoch), parsed JSON, no ORM types.
  */
-import type { AttribScope, BmcDriverName, DeploymentState, NodeRoleState, RunStatus } from './vocabulary';
+import type {
+  AttribScope,
+  BmcDriverName,
+  DeploymentState,
+  NodeRoleState,
+  NodeState,
+  RunAction,
+  RunStatus,
+} from './vocabulary';
 
 export interface NodeRecord {
   id: number;
@@ -25,7 +33,7 @@ export interface NodeRecord {
   available: boolean;
   admin: boolean;
   system: boolean;
-  state: DeploymentState;
+  state: NodeState;
   facts: Record<string, unknown>;
   deploymentId: number;
   createdAt: number;
@@ -87,7 +95,11 @@ export interface NodeRoleRecord {
 
 export interface RunRecord {
   id: number;
+  /** The node-role and node it ran for; both may be gone since (a removal's run, a retired node). */
   nodeRoleId: number;
+  nodeId: number;
+  /** Which of the role's actions ran. */
+  action: RunAction;
   attempt: number;
   worker: string;
   status: RunStatus;

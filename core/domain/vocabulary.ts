@@ -1,11 +1,34 @@
 /**
  * The field's vocabulary as types (DESIGN §1). Pure: no I/O.
  */
-export const nodeRoleStates = ['proposed', 'blocked', 'todo', 'transition', 'active', 'error'] as const;
+/**
+ * Node-role states. The way up: proposed → blocked/todo → transition → active (or error). The way out
+ * (unbind, teardown, move, retire): `removing` (waits until nothing that depends on it is left, then runs
+ * its role's remove action; the record goes when it succeeds) or `remove-error` (the remove failed;
+ * retry runs it again, force deletes the record without running it).
+ */
+export const nodeRoleStates = [
+  'proposed',
+  'blocked',
+  'todo',
+  'transition',
+  'active',
+  'error',
+  'removing',
+  'remove-error',
+] as const;
 export type NodeRoleState = (typeof nodeRoleStates)[number];
 
-export const deploymentStates = ['proposed', 'committed'] as const;
+/** States of a node-role on its way out. */
+export const removalStates: readonly NodeRoleState[] = ['removing', 'remove-error'];
+
+/** `deleting`: its node-roles are being removed; the record goes (nodes back to the parent) when none is left. */
+export const deploymentStates = ['proposed', 'committed', 'deleting'] as const;
 export type DeploymentState = (typeof deploymentStates)[number];
+
+/** `retiring`: its node-roles are being removed; the record, allocations and secrets go when none is left. */
+export const nodeStates = ['proposed', 'committed', 'retiring'] as const;
+export type NodeState = (typeof nodeStates)[number];
 
 export const roleFlags = [
   'implicit',
@@ -26,6 +49,10 @@ export type JigName = (typeof jigNames)[number];
 /** Attrib scopes, from weakest to strongest; reads resolve defaults < deployment < node < node-role. */
 export const attribScopes = ['deployment', 'node', 'node-role'] as const;
 export type AttribScope = (typeof attribScopes)[number];
+
+/** Which action of a role a run ran. */
+export const runActions = ['apply', 'remove'] as const;
+export type RunAction = (typeof runActions)[number];
 
 export const runStatuses = ['running', 'succeeded', 'failed', 'requeued', 'lost'] as const;
 export type RunStatus = (typeof runStatuses)[number];

@@ -61,6 +61,43 @@ export const errorCodes = {
     kind: 'user',
     description: 'The object is not in a state that allows this action (e.g. retry of an active node-role).',
   },
+  ERR_NOT_BOUND: {
+    status: 404,
+    kind: 'user',
+    description: 'The role is not bound on that node in that deployment: there is nothing to unbind.',
+  },
+  ERR_FORCE_REQUIRED: {
+    status: 409,
+    kind: 'user',
+    description:
+      'The action is destructive or skips cleanup (re-running a destructive role that ran, forcing a removal): repeat it with force.',
+  },
+  ERR_FORCE_INVALID: {
+    status: 422,
+    kind: 'user',
+    description: 'force was given where it means nothing (e.g. re-running a role that is not destructive).',
+  },
+  ERR_DEPLOYMENT_PROTECTED: {
+    status: 409,
+    kind: 'user',
+    description: 'The system deployment cannot be deleted; nodes leave it by moving or retiring.',
+  },
+  ERR_MOVE_INVALID: {
+    status: 422,
+    kind: 'user',
+    description:
+      'The node cannot move there (a service node, a retiring node, or a deployment being deleted).',
+  },
+  ERR_NODE_BUSY: {
+    status: 409,
+    kind: 'operational',
+    description: 'Something else ran on the node for longer than the checks wait; run them again when it is idle.',
+  },
+  ERR_CHECK_FAILED: {
+    status: 502,
+    kind: 'operational',
+    description: 'A ready check could not run to its end (it threw, timed out or the node was busy); the cause is attached.',
+  },
   ERR_BIND_INVALID: {
     status: 422,
     kind: 'user',

@@ -5,6 +5,7 @@
  */
 import type { ZodType } from 'zod';
 import type { JigName, RoleFlag } from '../domain/vocabulary';
+import type { ErrorCode } from '../errors/codes';
 
 /** A namespaced attrib (`<barclamp>/<name>`) with its schema. */
 export interface AttribSpec<T = unknown> {
@@ -145,6 +146,8 @@ export interface InstallView {
 export interface CheckResult {
   name: string;
   ok: boolean;
+  /** Set when the check could not run to its end (it threw): the error's stable code. */
+  code?: ErrorCode;
   detail: string;
   remediation: string;
 }
@@ -225,9 +228,20 @@ export interface RoleSpec {
   transientExitCodes?: number[];
   /** Template files (under the plugin's templates/ directory) the actions use; compiled at boot. */
   templates?: string[];
+  /**
+   * Why removing this role leaves the node as it is (e.g. "inventory only reads the node"). Every role
+   * has either this or a `remove` action; the registry refuses a role with neither or both.
+   */
+  noRemove?: string;
   actions?: {
     /** Default for `local`/`ssh` jigs: render templates/<role>.sh.hbs and run it. Default for `noop`: done. */
     apply?: Action;
+    /**
+     * Undoes what apply did on the node (files restored, daemons it started stopped). Runs when the
+     * node-role is unbound, its deployment deleted or its node moved or retired, after everything that
+     * depends on it is gone; same context as apply. MUST be idempotent (it runs again after a crash) and
+     * succeed when there is nothing left to undo. `done: false` is "not yet" (requeued, e.g. draining).
+     */
     remove?: Action;
     check?: CheckAction;
   };

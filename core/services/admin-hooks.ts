@@ -13,8 +13,8 @@ import { parseCidr, type NetworkRecord } from '../domain/ipam';
 import { AppError, inputError } from '../errors';
 import type { AdminHooks, InstallView, NodeView } from '../plugins/manifest';
 import { redfishRequest, type RedfishHttpOptions } from '../power/redfish-http';
-import type { Services } from '.';
-import type { ServiceDeps } from './deps';
+import type { CoreServices } from '.';
+import { useCase, type ServiceDeps } from './deps';
 
 const ACTOR = 'annealer';
 
@@ -29,7 +29,7 @@ export interface AdminHookOptions {
 
 export function adminHooksFor(
   deps: ServiceDeps,
-  services: Services,
+  services: CoreServices,
   opts: AdminHookOptions = {},
 ): (node: NodeView) => AdminHooks {
   const http: RedfishHttpOptions = {
@@ -92,16 +92,27 @@ export function adminHooksFor(
       await deps.store.nodes.update(node.id, { facts: { ...current.facts, ...facts } }, deps.now());
     },
     async recordAttribs(values) {
-      const ids = (await deps.store.catalog.ids()).attribIds;
-      const changed = [];
-      for (const [name, value] of Object.entries(values)) {
-        const checked = deps.registry.validateAttribValue(name, value);
-        if (!checked.ok) throw inputError(checked.issues, 'ERR_ATTRIB_INVALID');
-        const id = ids.get(name)!;
-        const change = await deps.store.attribs.setCommitted({ id, name }, 'node', node.id, checked.value, deps.now());
-        if (change) changed.push(change);
-      }
-      if (changed.length) await services.changes.rerun(changed, ACTOR);
+      const checked = Object.entries(values).map(([name, value]) => {
+        const c = deps.registry.validateAttribValue(name, value);
+        if (!c.ok) throw inputError(c.issues, 'ERR_ATTRIB_INVALID');
+        return { name, value: c.value };
+      });
+      // One transaction: the values and the re-runs they cause commit together.
+      await useCase(deps, async (uow) => {
+        const ids = (await uow.tx.catalog.ids()).attribIds;
+        const changed = [];
+        for (const { name, value } of checked) {
+          const change = await uow.tx.attribs.setCommitted(
+            { id: ids.get(name)!, name },
+            'node',
+            node.id,
+            value,
+            deps.now(),
+          );
+          if (change) changed.push(change);
+        }
+        if (changed.length) await services.changes.rerun(changed, ACTOR, uow);
+      });
     },
     async deploymentNodes() {
       const { deploymentId } = await deps.store.nodes.get(node.id);

@@ -3,7 +3,14 @@
  * it now, on the node, read-only. The answer lists each check with pass/fail, what it saw and the
  * remediation line; `ok` is true when every check passed (a node with nothing to check is ok).
  */
-import type { ServiceDeps } from './deps';
+import type { NodeRoleChecks } from '../annealer/run-checks';
+import type { Store } from '../store';
+
+/** The checks service stands on the annealer, which runs checks inside its per-node limit and lease. */
+export interface ChecksDeps {
+  store: Store;
+  checkNode(nodeId: number): Promise<NodeRoleChecks[]>;
+}
 
 export interface NodeCheck {
   role: string;
@@ -22,7 +29,7 @@ export interface NodeChecks {
   checks: NodeCheck[];
 }
 
-export function checksService(deps: ServiceDeps) {
+export function checksService(deps: ChecksDeps) {
   /** Runs the node's checks. Throws ERR_NODE_NOT_FOUND; check failures are results, not errors. */
   async function forNode(ref: number | string): Promise<NodeChecks> {
     const node = await deps.store.nodes.get(ref);

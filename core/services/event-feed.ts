@@ -28,6 +28,8 @@ export type Unsubscribe = () => void;
 
 export interface EventFeed {
   subscribe(filter: FeedFilter, listener: (e: FeedEvent) => void, opts?: { after?: number }): Promise<Unsubscribe>;
+  /** Something was written: poll now rather than at the next tick (no-op while nobody listens). */
+  poke(): void;
   /** Stops the poller; subscribers get nothing more. */
   close(): void;
 }
@@ -110,16 +112,22 @@ export function createEventFeed(deps: {
     states = next;
   }
 
-  function schedule(): void {
+  let polling = false;
+
+  function schedule(delayMs = intervalMs): void {
     if (closed || subscribers.size === 0) {
       timer = null;
       return;
     }
     timer = setTimeout(() => {
+      polling = true;
       poll()
         .catch((err: unknown) => log.warn({ err }, 'event feed: poll failed; retrying'))
-        .finally(schedule);
-    }, intervalMs);
+        .finally(() => {
+          polling = false;
+          schedule();
+        });
+    }, delayMs);
   }
 
   async function start(): Promise<void> {
@@ -158,6 +166,11 @@ export function createEventFeed(deps: {
       return () => {
         subscribers.delete(sub);
       };
+    },
+    poke() {
+      if (!timer || polling || closed) return;
+      clearTimeout(timer);
+      schedule(0);
     },
     close() {
       closed = true;

@@ -1,9 +1,10 @@
 /** Use cases shared by the API, the CLI and the tests. */
 import { bindingService } from './binding';
 import { changesService } from './changes';
-import { checksService } from './checks';
 import type { ServiceDeps } from './deps';
+import { checksService } from './checks';
 import { inventoryService } from './inventory';
+import { lifecycleService } from './lifecycle';
 import { networksService } from './networks';
 import { powerService } from './power';
 import { provisionerService } from './provisioner';
@@ -12,6 +13,7 @@ import { tokensService } from './tokens';
 import { watchdogService } from './watchdog';
 
 export type { Actor, ServiceDeps } from './deps';
+export { useCase } from './deps';
 
 export function createServices(deps: ServiceDeps) {
   const binding = bindingService(deps);
@@ -19,8 +21,8 @@ export function createServices(deps: ServiceDeps) {
   return {
     binding,
     changes,
-    checks: checksService(deps),
     inventory: inventoryService(deps, { binding, changes }),
+    lifecycle: lifecycleService(deps, { binding, changes }),
     networks: networksService(deps),
     power: powerService(deps),
     provisioner: provisionerService(deps),
@@ -30,4 +32,10 @@ export function createServices(deps: ServiceDeps) {
   };
 }
 
-export type Services = ReturnType<typeof createServices>;
+/** The services the annealer's admin hooks use (everything but checks, which stand on the annealer). */
+export type CoreServices = ReturnType<typeof createServices>;
+
+/** Every service: the core ones plus checks (built in boot.ts once the annealer exists). */
+export type Services = CoreServices & { checks: ReturnType<typeof checksService> };
+
+export { checksService };

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../errors';
 import type { NewNode, NodePatch } from '../store/nodes';
-import type { Actor, ServiceDeps } from './deps';
+import { audit, useCase, type Actor, type ServiceDeps, type UnitOfWork } from './deps';
 
 export const systemDeployment = 'system';
 
@@ -19,22 +19,24 @@ export function serviceNodeName(deployment: string): string {
 
 /** The services createNode uses to bind and commit a discovered node. */
 export interface DiscoveryServices {
-  binding: { bind(deploymentId: number, role: string, nodeId: number): Promise<unknown> };
-  changes: { commitNode(ref: number | string, actor: Actor): Promise<unknown> };
+  binding: {
+    bind(deploymentId: number, role: string, nodeId: number, actor: Actor, outer: UnitOfWork): Promise<unknown>;
+  };
+  changes: { commitNode(ref: number | string, actor: Actor, outer: UnitOfWork): Promise<unknown> };
 }
 
 export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices) {
   const { store } = deps;
 
   /** The deployment's committed `anneal/discover` (default false). */
-  async function discovers(deploymentId: number): Promise<boolean> {
-    const values = await store.attribs.committedFor({ deploymentIds: [deploymentId], nodeIds: [], nodeRoleIds: [] });
+  async function discovers({ tx }: UnitOfWork, deploymentId: number): Promise<boolean> {
+    const values = await tx.attribs.committedFor({ deploymentIds: [deploymentId], nodeIds: [], nodeRoleIds: [] });
     const v = values.find((x) => x.attrib === DISCOVER_ATTRIB && x.scope === 'deployment');
     return v?.value === true;
   }
 
-  async function ensureUnique(kind: 'node' | 'deployment', name: string) {
-    const taken = kind === 'node' ? await store.nodes.find(name) : await store.deployments.find(name);
+  async function ensureUnique({ tx }: UnitOfWork, kind: 'node' | 'deployment', name: string) {
+    const taken = kind === 'node' ? await tx.nodes.find(name) : await tx.deployments.find(name);
     if (taken)
       throw new AppError(
         'ERR_NAME_TAKEN',
@@ -43,21 +45,24 @@ export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices
   }
 
   async function createDeploymentRow(
+    uow: UnitOfWork,
     name: string,
     description: string,
     parentId: number | null,
     system: boolean,
     actor: Actor,
   ) {
+    const { tx } = uow;
     const now = deps.now();
-    const d = await store.deployments.create(
+    const d = await tx.deployments.create(
       { name, description, parentId, system, state: system ? 'committed' : 'proposed' },
       now,
     );
-    await store.nodes.create({ name: serviceNodeName(name), deploymentId: d.id, system: true, alive: true }, now);
-    const svc = await store.nodes.get(serviceNodeName(name));
-    await store.nodes.update(svc.id, { state: 'committed' }, now);
-    await store.events.append(
+    await tx.nodes.create({ name: serviceNodeName(name), deploymentId: d.id, system: true, alive: true }, now);
+    const svc = await tx.nodes.get(serviceNodeName(name));
+    await tx.nodes.update(svc.id, { state: 'committed' }, now);
+    await audit(
+      uow,
       [{ actor, type: 'deployment.create', objectType: 'deployment', objectId: d.id, data: { name } }],
       now,
     );
@@ -69,12 +74,8 @@ export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices
     const existing = await store.deployments.find(systemDeployment);
     if (existing) return existing;
     try {
-      return await createDeploymentRow(
-        systemDeployment,
-        'The root deployment; new nodes start here.',
-        null,
-        true,
-        actor,
+      return await useCase(deps, (uow) =>
+        createDeploymentRow(uow, systemDeployment, 'The root deployment; new nodes start here.', null, true, actor),
       );
     } catch (err) {
       const raced = await store.deployments.find(systemDeployment);
@@ -87,9 +88,14 @@ export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices
     input: { name: string; description?: string; parent?: string | number },
     actor: Actor,
   ) {
-    await ensureUnique('deployment', input.name);
-    const parent = await store.deployments.get(input.parent ?? systemDeployment);
-    return createDeploymentRow(input.name, input.description ?? '', parent.id, false, actor);
+    return useCase(deps, async (uow) => {
+      await ensureUnique(uow, 'deployment', input.name);
+      const parent = await uow.tx.deployments.get(input.parent ?? systemDeployment);
+      if (parent.state === 'deleting') {
+        throw new AppError('ERR_STATE_INVALID', `deployment ${parent.name} is being deleted: choose another parent`);
+      }
+      return createDeploymentRow(uow, input.name, input.description ?? '', parent.id, false, actor);
+    });
   }
 
   /** Creates a node; `bmcPassword` (secret) is stored as its BMC password and never returned or logged. */
@@ -97,34 +103,44 @@ export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices
     input: Omit<NewNode, 'deploymentId' | 'system'> & { deployment?: string | number; bmcPassword?: string },
     actor: Actor,
   ) {
-    await ensureUnique('node', input.name);
-    const { deployment, bmcPassword, ...rest } = input;
-    const d = await store.deployments.get(deployment ?? systemDeployment);
-    const now = deps.now();
-    const node = await store.nodes.create({ ...rest, deploymentId: d.id }, now);
-    if (bmcPassword) await store.nodeSecrets.set(node.id, 'bmc-password', bmcPassword, now);
-    await store.events.append(
-      [{ actor, type: 'node.create', objectType: 'node', objectId: node.id, data: { name: node.name } }],
-      now,
-    );
-    if (!(await discovers(d.id))) return node;
-    // Discovery: the node walks up on its own. Roles are bound in catalog order, so parents come first.
-    const roles = deps.registry.rolesInOrder.filter((r) => r.flags.has('discovery')).map((r) => r.name);
-    for (const role of roles) await discovery.binding.bind(d.id, role, node.id);
-    await discovery.changes.commitNode(node.id, actor);
-    return store.nodes.get(node.id);
+    return useCase(deps, async (uow) => {
+      const { tx } = uow;
+      await ensureUnique(uow, 'node', input.name);
+      const { deployment, bmcPassword, ...rest } = input;
+      const d = await tx.deployments.get(deployment ?? systemDeployment);
+      if (d.state === 'deleting') {
+        throw new AppError('ERR_STATE_INVALID', `deployment ${d.name} is being deleted: create the node elsewhere`);
+      }
+      const now = deps.now();
+      const node = await tx.nodes.create({ ...rest, deploymentId: d.id }, now);
+      if (bmcPassword) await tx.nodeSecrets.set(node.id, 'bmc-password', bmcPassword, now);
+      await audit(
+        uow,
+        [{ actor, type: 'node.create', objectType: 'node', objectId: node.id, data: { name: node.name } }],
+        now,
+      );
+      if (!(await discovers(uow, d.id))) return node;
+      // Discovery: the node walks up on its own. Roles are bound in catalog order, so parents come first.
+      const roles = deps.registry.rolesInOrder.filter((r) => r.flags.has('discovery')).map((r) => r.name);
+      for (const role of roles) await discovery.binding.bind(d.id, role, node.id, actor, uow);
+      await discovery.changes.commitNode(node.id, actor, uow);
+      return tx.nodes.get(node.id);
+    });
   }
 
   /** Changes a node's operator-editable fields and records which ones in the audit log. */
   async function updateNode(ref: number | string, patch: NodePatch, actor: Actor) {
-    const node = await store.nodes.get(ref);
-    const now = deps.now();
-    const updated = await store.nodes.update(node.id, patch, now);
-    await store.events.append(
-      [{ actor, type: 'node.update', objectType: 'node', objectId: node.id, data: { changed: Object.keys(patch) } }],
-      now,
-    );
-    return updated;
+    return useCase(deps, async (uow) => {
+      const node = await uow.tx.nodes.get(ref);
+      const now = deps.now();
+      const updated = await uow.tx.nodes.update(node.id, patch, now);
+      await audit(
+        uow,
+        [{ actor, type: 'node.update', objectType: 'node', objectId: node.id, data: { changed: Object.keys(patch) } }],
+        now,
+      );
+      return updated;
+    });
   }
 
   return { ensureSystem, createDeployment, createNode, updateNode };

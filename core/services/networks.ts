@@ -23,6 +23,7 @@ import {
 } from '../domain/ipam';
 import { AppError, inputError } from '../errors';
 import type { Actor, ServiceDeps } from './deps';
+import { isUniqueConflict } from '../store/translate-error';
 import { systemDeployment } from './inventory';
 
 export interface NetworkInput {
@@ -41,9 +42,6 @@ export interface AllocateInput {
   range?: string;
   address?: string;
 }
-
-const isUniqueViolation = (err: unknown) =>
-  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
 
 export function networksService(deps: ServiceDeps) {
   const { store } = deps;
@@ -237,7 +235,7 @@ export function networksService(deps: ServiceDeps) {
         return { allocation: a, created: true };
       } catch (err) {
         // Someone allocated concurrently: look again (their row now shows up as taken or as ours).
-        if (isUniqueViolation(err) && attempt < 5) continue;
+        if (isUniqueConflict(err) && attempt < 5) continue;
         throw err;
       }
     }

@@ -7,6 +7,7 @@
  * Runs in the server process next to the annealer (ANNEAL_POWER_POLL_MS; 0 turns it off). With several
  * anneal processes on one database each sweeps; the readings are idempotent writes.
  */
+import { AppError } from '../errors';
 import type { Logger } from '../log';
 import type { NodeRecord } from '../domain/records';
 import type { PowerService } from './power';
@@ -34,7 +35,14 @@ export function createPowerMonitor(deps: ServiceDeps, power: PowerService, opts:
   let running = false;
 
   async function observeOne(node: NodeRecord, result: SweepResult): Promise<void> {
-    const reading = await power.observe(node, 'anneal');
+    let reading;
+    try {
+      reading = await power.observe(node, 'anneal');
+    } catch (err) {
+      // Retired (deleted) since the sweep listed it: nothing to observe.
+      if (err instanceof AppError && (err.code === 'ERR_CONFLICT' || err.code === 'ERR_NODE_NOT_FOUND')) return;
+      throw err;
+    }
     result.checked++;
     if (reading.changed) result.changed++;
     const code = reading.error?.code;
@@ -84,6 +92,10 @@ export function createPowerMonitor(deps: ServiceDeps, power: PowerService, opts:
       if (running || opts.intervalMs <= 0) return;
       running = true;
       sweepThenSchedule();
+    },
+    /** Forgets what it logged about a node that is gone (retired). */
+    forget(nodeId: number): void {
+      lastError.delete(nodeId);
     },
     /** Stops sweeping; resolves when a sweep in progress has finished. */
     async stop(): Promise<void> {

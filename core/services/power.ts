@@ -21,7 +21,7 @@ import { AppError } from '../errors';
 import type { KeyedLimits } from '../annealer/limits';
 import type { BmcTarget, BootDevice, PowerDriver, PowerState } from '../power/driver';
 import type { NodePatch } from '../store/nodes';
-import type { Actor, ServiceDeps } from './deps';
+import { audit, useCase, type Actor, type ServiceDeps } from './deps';
 
 /** The hammers the power service drives, injected by boot (real drivers) or a test. */
 export interface PowerHammers {
@@ -52,8 +52,10 @@ const SSH_PORT = 22;
 export function powerService(deps: ServiceDeps & { power: PowerHammers }) {
   const { store, power } = deps;
 
-  function event(actor: Actor, node: NodeRecord, type: string, data: Record<string, unknown>) {
-    return store.events.append([{ actor, type, objectType: 'node', objectId: node.id, data }], deps.now());
+  interface NodeEvent {
+    actor: Actor;
+    type: string;
+    data: Record<string, unknown>;
   }
 
   /** The node's BMC driver and target, or ERR_POWER_NOT_CONFIGURED saying what is missing. */
@@ -114,29 +116,51 @@ export function powerService(deps: ServiceDeps & { power: PowerHammers }) {
     return power.limits.schedule(key, job);
   }
 
-  /** Writes the fields that differ (and when power was checked); true when something other than the time changed. */
-  async function save(node: NodeRecord, patch: NodePatch): Promise<{ node: NodeRecord; changed: boolean }> {
+  /**
+   * In one transaction: writes the fields that differ (and when power was checked) and the audit event
+   * `ev` (or the one `ev` derives from the saved node). `changed`: something other than the time changed.
+   */
+  async function save(
+    node: NodeRecord,
+    patch: NodePatch,
+    ev?: NodeEvent | ((saved: NodeRecord, changed: boolean) => NodeEvent | null),
+  ): Promise<{ node: NodeRecord; changed: boolean }> {
     const changed = (Object.keys(patch) as (keyof NodePatch)[]).some(
       (k) => k !== 'powerCheckedAt' && patch[k] !== node[k],
     );
-    if (!changed && patch.powerCheckedAt === undefined) return { node, changed };
-    return { node: await store.nodes.update(node.id, patch, deps.now()), changed };
+    // A derived event needs a change to derive from; a given one is always written.
+    if (!changed && patch.powerCheckedAt === undefined && typeof ev !== 'object') return { node, changed };
+    return useCase(deps, async (uow) => {
+      const saved =
+        changed || patch.powerCheckedAt !== undefined ? await uow.tx.nodes.update(node.id, patch, deps.now()) : node;
+      const e = typeof ev === 'function' ? ev(saved, changed) : ev;
+      if (e) await audit(uow, [{ ...e, objectType: 'node', objectId: node.id }], deps.now());
+      if (saved.alive && !node.alive) uow.emit({ type: 'work' });
+      return { node: saved, changed };
+    });
   }
 
   /** Sets the BMC address, user, password and driver (only the fields given). The password is never echoed. */
   async function configureBmc(ref: number | string, settings: BmcSettings, actor: Actor): Promise<NodeRecord> {
-    const node = await store.nodes.get(ref);
-    const { password, ...fields } = settings;
-    const patch: NodePatch = {
-      ...(fields.address !== undefined ? { bmcAddress: fields.address } : {}),
-      ...(fields.username !== undefined ? { bmcUsername: fields.username } : {}),
-      ...(fields.driver !== undefined ? { bmcDriver: fields.driver } : {}),
-    };
-    const updated = Object.keys(patch).length ? await store.nodes.update(node.id, patch, deps.now()) : node;
-    if (password !== undefined) await store.nodeSecrets.set(node.id, 'bmc-password', password, deps.now());
-    const changed = [...Object.keys(fields), ...(password !== undefined ? ['password'] : [])];
-    await event(actor, node, 'node.bmc', { changed });
-    return updated;
+    return useCase(deps, async (uow) => {
+      const { tx } = uow;
+      const node = await tx.nodes.get(ref);
+      const { password, ...fields } = settings;
+      const patch: NodePatch = {
+        ...(fields.address !== undefined ? { bmcAddress: fields.address } : {}),
+        ...(fields.username !== undefined ? { bmcUsername: fields.username } : {}),
+        ...(fields.driver !== undefined ? { bmcDriver: fields.driver } : {}),
+      };
+      const updated = Object.keys(patch).length ? await tx.nodes.update(node.id, patch, deps.now()) : node;
+      if (password !== undefined) await tx.nodeSecrets.set(node.id, 'bmc-password', password, deps.now());
+      const changed = [...Object.keys(fields), ...(password !== undefined ? ['password'] : [])];
+      await audit(
+        uow,
+        [{ actor, type: 'node.bmc', objectType: 'node', objectId: node.id, data: { changed } }],
+        deps.now(),
+      );
+      return updated;
+    });
   }
 
   /** Reads the power state from the BMC and records it. Throws the driver's errors. */
@@ -158,13 +182,12 @@ export function powerService(deps: ServiceDeps & { power: PowerHammers }) {
       await driver.power(target, action);
       return driver.status(target);
     });
-    await event(actor, node, 'node.power', { action, powerState: state });
     const patch: NodePatch = {
       powerState: state,
       powerCheckedAt: deps.now(),
       ...(action === 'on' ? {} : { alive: false }),
     };
-    return (await save(node, patch)).node;
+    return (await save(node, patch, { actor, type: 'node.power', data: { action, powerState: state } })).node;
   }
 
   /** Sets the device the node boots from next (pxe: the network-boot install path). */
@@ -172,8 +195,7 @@ export function powerService(deps: ServiceDeps & { power: PowerHammers }) {
     const node = await store.nodes.get(ref);
     const { driver, target } = await bmcOf(node);
     await onBmc(node, () => driver.nextBoot(target, device));
-    await event(actor, node, 'node.boot', { device });
-    return (await save(node, { bootDevice: device })).node;
+    return (await save(node, { bootDevice: device }, { actor, type: 'node.boot', data: { device } })).node;
   }
 
   /**
@@ -202,11 +224,9 @@ export function powerService(deps: ServiceDeps & { power: PowerHammers }) {
     }
     const reachable = node.address ? await power.reachable(node.address, SSH_PORT) : null;
     const alive = powerState === 'off' ? false : (reachable ?? (powerState === 'on' ? true : node.alive));
-    const saved = await save(node, { powerState, alive, ...(checked ? { powerCheckedAt: deps.now() } : {}) });
-    if (saved.node.alive !== node.alive) {
-      await event(actor, node, 'node.alive', { alive, powerState, reachable });
-      if (alive) deps.wake();
-    }
+    const saved = await save(node, { powerState, alive, ...(checked ? { powerCheckedAt: deps.now() } : {}) }, (n) =>
+      n.alive !== node.alive ? { actor, type: 'node.alive', data: { alive, powerState, reachable } } : null,
+    );
     return { node: saved.node, changed: saved.changed, ...(error ? { error } : {}) };
   }
 

@@ -4,7 +4,7 @@
  */
 import type { TokenRole } from '../domain/auth';
 import { notFound } from '../errors';
-import type { Prisma } from './db';
+import type { Client } from './db';
 import { big, num } from './codec';
 
 export interface ApiTokenRecord {
@@ -49,7 +49,7 @@ const visible = {
   revokedAt: true,
 } as const;
 
-export function apiTokensRepo(prisma: Prisma) {
+export function apiTokensRepo(prisma: Client) {
   async function create(
     t: { name: string; role: TokenRole; hash: string; createdBy: string },
     now: number,

@@ -4,7 +4,7 @@
  */
 import type { AttribValueRecord } from '../domain/records';
 import type { AttribScope } from '../domain/vocabulary';
-import type { Prisma } from './db';
+import type { Client } from './db';
 import { big, parseJson } from './codec';
 
 export interface CommittedValue {
@@ -14,7 +14,7 @@ export interface CommittedValue {
   value: unknown;
 }
 
-export function attribsRepo(prisma: Prisma) {
+export function attribsRepo(prisma: Client) {
   async function setProposed(attribId: number, scope: AttribScope, targetId: number, value: unknown, now: number) {
     const proposed = JSON.stringify(value);
     await prisma.attribValue.upsert({

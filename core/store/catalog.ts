@@ -5,11 +5,11 @@
  * serialized by an advisory lock on PostgreSQL (SQLite serializes writers). Roles and attribs that no
  * plugin declares any more are left in place (existing node-roles may reference them).
  */
-import type { Prisma } from './db';
+import { atomic, type Client } from './db';
 import type { Engine } from './engine';
 import { big } from './codec';
 
-type Tx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
+type Tx = Client;
 /** Arbitrary constant naming anneal's catalog-sync advisory lock on PostgreSQL. */
 const catalogLockKey = 7_302_541;
 
@@ -42,15 +42,12 @@ export interface CatalogIds {
   attribIds: Map<string, number>;
 }
 
-export function catalogRepo(prisma: Prisma, engine: Engine) {
+export function catalogRepo(prisma: Client, engine: Engine) {
   async function sync(input: CatalogInput, now: number): Promise<CatalogIds> {
-    return prisma.$transaction(
-      async (tx) => {
-        if (engine === 'postgresql') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${catalogLockKey})`);
-        return syncIn(tx, input, now);
-      },
-      { timeout: 60_000, maxWait: 60_000 },
-    );
+    return atomic(prisma, async (tx) => {
+      if (engine === 'postgresql') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${catalogLockKey})`);
+      return syncIn(tx, input, now);
+    });
   }
 
   async function syncIn(prisma: Tx, input: CatalogInput, now: number): Promise<CatalogIds> {

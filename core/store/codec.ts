@@ -7,7 +7,7 @@ import type {
   NodeRoleRecord,
   RunRecord,
 } from '../domain/records';
-import type { DeploymentState, NodeRoleState, RunStatus } from '../domain/vocabulary';
+import type { DeploymentState, NodeRoleState, NodeState, RunAction, RunStatus } from '../domain/vocabulary';
 
 export const num = (v: bigint | number): number => Number(v);
 export const numOrNull = (v: bigint | number | null): number | null => (v === null ? null : Number(v));
@@ -60,7 +60,7 @@ export function nodeRecord(r: NodeRow): NodeRecord {
     available: r.available,
     admin: r.admin,
     system: r.system,
-    state: r.state as DeploymentState,
+    state: r.state as NodeState,
     facts: parseJson<Record<string, unknown>>(r.facts, {}),
     deploymentId: r.deploymentId,
     createdAt: num(r.createdAt),
@@ -136,6 +136,8 @@ export function nodeRoleRecord(r: NodeRoleRow): NodeRoleRecord {
 export function runRecord(r: {
   id: number;
   nodeRoleId: number;
+  nodeId: number;
+  action: string;
   attempt: number;
   worker: string;
   status: string;
@@ -151,6 +153,7 @@ export function runRecord(r: {
   return {
     ...r,
     status: r.status as RunStatus,
+    action: r.action as RunAction,
     startedAt: num(r.startedAt),
     endedAt: numOrNull(r.endedAt),
     inputs: parseJson<Record<string, unknown>>(r.inputs, {}),

@@ -17,6 +17,31 @@ import { applyMigrations } from './migrate';
 
 export type Prisma = SqliteClient;
 
+/** A client bound to an open interactive transaction; repositories take this (a full client is one too). */
+export type Client = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
+
+/**
+ * Interactive transactions may wait for SQLite's write lock (another process, a long batch) and may be
+ * large (a 10,000-node teardown); Prisma's defaults (2 s wait, 5 s run) are for web requests.
+ */
+export const txOptions = { maxWait: 60_000, timeout: 120_000 };
+
+/**
+ * Runs `fn` atomically: in a new transaction on a full client, or directly on a client that is already
+ * a transaction (a repository called inside `store.transaction` joins the caller's transaction).
+ */
+export function atomic<T>(client: Client, fn: (tx: Client) => Promise<T>): Promise<T> {
+  // NOTE: a transaction client has a `$transaction` of its own (Prisma 7 nests them), so what is a
+  // transaction is remembered here rather than guessed from its shape.
+  if (openTransactions.has(client)) return fn(client);
+  return (client as Prisma).$transaction((tx) => {
+    openTransactions.add(tx);
+    return fn(tx);
+  }, txOptions);
+}
+
+const openTransactions = new WeakSet<Client>();
+
 export interface Database {
   readonly engine: Engine;
   readonly prisma: Prisma;

@@ -2,10 +2,10 @@
 import { notFound } from '../errors';
 import type { DeploymentRecord } from '../domain/records';
 import type { DeploymentState } from '../domain/vocabulary';
-import type { Prisma } from './db';
+import type { Client } from './db';
 import { big, deploymentRecord } from './codec';
 
-export function deploymentsRepo(prisma: Prisma) {
+export function deploymentsRepo(prisma: Client) {
   async function find(ref: number | string): Promise<DeploymentRecord | null> {
     const row =
       typeof ref === 'number'

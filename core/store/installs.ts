@@ -6,7 +6,7 @@
 import type { InstallOs, InstallParams, InstallRecord, InstallState } from '../domain/installs';
 import { pendingInstallStates } from '../domain/installs';
 import { notFound } from '../errors';
-import type { Prisma } from './db';
+import { atomic, type Client } from './db';
 import { big, num, numOrNull, parseJson } from './codec';
 
 interface InstallRow {
@@ -43,7 +43,7 @@ function installRecord(r: InstallRow): InstallRecord {
 
 const pending = { in: [...pendingInstallStates] };
 
-export function installsRepo(prisma: Prisma) {
+export function installsRepo(prisma: Client) {
   /**
    * Records a new install for the node's next network boot. In the same transaction every other
    * pending install of the node fails as superseded (a node installs one thing at a time); returns
@@ -53,7 +53,7 @@ export function installsRepo(prisma: Prisma) {
     n: { nodeId: number; os: InstallOs; params: InstallParams; requestedBy: string },
     now: number,
   ): Promise<{ install: InstallRecord; superseded: number[] }> {
-    return prisma.$transaction(async (tx) => {
+    return atomic(prisma, async (tx) => {
       const older = await tx.install.findMany({ where: { nodeId: n.nodeId, state: pending }, select: { id: true } });
       const row = await tx.install.create({
         data: {

@@ -3,10 +3,10 @@
  * descendants of failures, and the counts `settle()` waits on. Every write is a compare-and-set on
  * state and lease, like the claims in queue.ts.
  */
-import type { Prisma } from './db';
+import { atomic, type Client } from './db';
 import { big, num } from './codec';
 
-export function leasesRepo(prisma: Prisma, findRunnable: (now: number, limit: number) => Promise<unknown[]>) {
+export function leasesRepo(prisma: Client, findRunnable: (now: number, limit: number) => Promise<unknown[]>) {
   /**
    * Safety net, run with crash recovery: any blocked node-role of a committed deployment whose parents
    * are all active becomes todo. Level-based: whatever raced, the state converges.
@@ -51,30 +51,37 @@ export function leasesRepo(prisma: Prisma, findRunnable: (now: number, limit: nu
   async function heartbeat(worker: string, nodeRoleIds: number[], nodeIds: number[], now: number, leaseMs: number) {
     if (nodeRoleIds.length === 0) return;
     const until = big(now + leaseMs);
-    await prisma.$transaction([
-      prisma.nodeRole.updateMany({
-        where: { id: { in: nodeRoleIds }, leaseOwner: worker, state: 'transition' },
+    await atomic(prisma, async (tx) => {
+      await tx.nodeRole.updateMany({
+        where: { id: { in: nodeRoleIds }, leaseOwner: worker, state: { in: ['transition', 'removing'] } },
         data: { leaseUntil: until },
-      }),
-      prisma.node.updateMany({ where: { id: { in: nodeIds }, leaseOwner: worker }, data: { leaseUntil: until } }),
-    ]);
+      });
+      await tx.node.updateMany({ where: { id: { in: nodeIds }, leaseOwner: worker }, data: { leaseUntil: until } });
+    });
   }
 
   /**
-   * Crash recovery: node-roles in transition whose lease expired go back to todo, and the runs their
-   * dead worker left open are closed as `lost`, ending no later than the lease did.
+   * Crash recovery: node-roles in transition whose lease expired go back to todo (a removal stays
+   * `removing`, unleased), and the runs their dead worker left open are closed as `lost`, ending no later
+   * than the lease did.
    */
   async function recoverExpired(now: number): Promise<number[]> {
     const expired = await prisma.nodeRole.findMany({
-      where: { state: 'transition', leaseUntil: { lt: big(now) } },
-      select: { id: true, leaseOwner: true, leaseUntil: true },
+      where: { state: { in: ['transition', 'removing'] }, leaseOwner: { not: null }, leaseUntil: { lt: big(now) } },
+      select: { id: true, state: true, leaseOwner: true, leaseUntil: true },
     });
     const recovered: number[] = [];
     for (const nr of expired) {
-      await prisma.$transaction(async (tx) => {
+      await atomic(prisma, async (tx) => {
         const n = await tx.nodeRole.updateMany({
-          where: { id: nr.id, state: 'transition', leaseOwner: nr.leaseOwner, leaseUntil: { lt: big(now) } },
-          data: { state: 'todo', leaseOwner: null, leaseUntil: null, nextRunAt: big(now), updatedAt: big(now) },
+          where: { id: nr.id, state: nr.state, leaseOwner: nr.leaseOwner, leaseUntil: { lt: big(now) } },
+          data: {
+            state: nr.state === 'transition' ? 'todo' : 'removing',
+            leaseOwner: null,
+            leaseUntil: null,
+            nextRunAt: big(now),
+            updatedAt: big(now),
+          },
         });
         if (n.count !== 1) return;
         await tx.run.updateMany({
@@ -95,10 +102,17 @@ export function leasesRepo(prisma: Prisma, findRunnable: (now: number, limit: nu
     return recovered;
   }
 
-  /** Counts that tell `settle()` whether anything can still happen. */
+  /**
+   * Counts that tell `settle()` whether anything can still happen. Removals on alive nodes count as in
+   * transition (they run or will); a removal waiting for a dead node does not.
+   */
   async function pendingCounts(now: number) {
     const [transition, runnableNow, dueLater] = await Promise.all([
-      prisma.nodeRole.count({ where: { state: 'transition' } }),
+      prisma.nodeRole.count({
+        where: {
+          OR: [{ state: 'transition' }, { state: 'removing', node: { alive: true, available: true } }],
+        },
+      }),
       findRunnable(now, 1).then((r) => r.length),
       prisma.nodeRole.findFirst({
         where: {

@@ -7,7 +7,7 @@
 import type { AllocationRecord, NetworkRecord, RangeRecord } from '../domain/ipam';
 import { compareIpv4 } from '../domain/ipam';
 import { notFound } from '../errors';
-import type { Prisma } from './db';
+import type { Client } from './db';
 import { big, num } from './codec';
 
 interface NetworkRow {
@@ -92,7 +92,7 @@ function sorted(rows: AllocationRecord[]): AllocationRecord[] {
   return rows.sort((a, b) => a.networkId - b.networkId || compareIpv4(a.address, b.address));
 }
 
-export function networksRepo(prisma: Prisma) {
+export function networksRepo(prisma: Client) {
   async function find(ref: number | string): Promise<NetworkRecord | null> {
     const row =
       typeof ref === 'number'

@@ -5,8 +5,8 @@
  */
 import { notFound } from '../errors';
 import type { NodeRoleRecord } from '../domain/records';
-import type { NodeRoleState } from '../domain/vocabulary';
-import type { Prisma } from './db';
+import { removalStates, type NodeRoleState } from '../domain/vocabulary';
+import { atomic, type Client } from './db';
 import { big, nodeRoleInclude, nodeRoleRecord, parseJson } from './codec';
 
 export interface NodeRoleFilter {
@@ -28,7 +28,7 @@ export interface NodeRoleStateRow {
 const parentsActive = { parentEdges: { none: { parent: { state: { not: 'active' } } } } };
 const someParentNotActive = { parentEdges: { some: { parent: { state: { not: 'active' } } } } };
 
-export function nodeRolesRepo(prisma: Prisma) {
+export function nodeRolesRepo(prisma: Client) {
   async function find(id: number): Promise<NodeRoleRecord | null> {
     const row = await prisma.nodeRole.findUnique({ where: { id }, include: nodeRoleInclude });
     return row ? nodeRoleRecord(row) : null;
@@ -154,13 +154,13 @@ export function nodeRolesRepo(prisma: Prisma) {
       (r) => r.id,
     );
     if (ids.length === 0) return 0;
-    await prisma.$transaction([
-      prisma.nodeRole.updateMany({ where: { id: { in: ids } }, data: { state: 'blocked', updatedAt: big(now) } }),
-      prisma.nodeRole.updateMany({
+    await atomic(prisma, async (tx) => {
+      await tx.nodeRole.updateMany({ where: { id: { in: ids } }, data: { state: 'blocked', updatedAt: big(now) } });
+      await tx.nodeRole.updateMany({
         where: { id: { in: ids }, state: 'blocked', ...parentsActive },
         data: { state: 'todo', nextRunAt: big(now), updatedAt: big(now) },
-      }),
-    ]);
+      });
+    });
     return ids.length;
   }
 
@@ -171,38 +171,49 @@ export function nodeRolesRepo(prisma: Prisma) {
   async function bump(ids: number[], now: number): Promise<void> {
     if (ids.length === 0) return;
     const idle = { id: { in: ids }, state: { in: ['active', 'error', 'todo', 'blocked'] } };
-    await prisma.$transaction([
-      prisma.nodeRole.updateMany({
-        where: { id: { in: ids }, state: { not: 'proposed' } },
+    await atomic(prisma, async (tx) => {
+      await tx.nodeRole.updateMany({
+        where: { id: { in: ids }, state: { notIn: ['proposed', ...removalStates] } },
         data: { generation: { increment: 1 }, updatedAt: big(now) },
-      }),
-      prisma.nodeRole.updateMany({
+      });
+      await tx.nodeRole.updateMany({
         where: { ...idle, ...parentsActive },
         data: { state: 'todo', attempts: 0, nextRunAt: big(now) },
-      }),
-      prisma.nodeRole.updateMany({
+      });
+      await tx.nodeRole.updateMany({
         where: { ...idle, ...someParentNotActive },
         data: { state: 'blocked', attempts: 0 },
-      }),
-    ]);
+      });
+    });
   }
 
   /** error → todo (or blocked while a parent is not active), attempts reset. Conflict if not in error. */
   async function retry(id: number, now: number): Promise<boolean> {
-    const [toTodo, toBlocked] = await prisma.$transaction([
-      prisma.nodeRole.updateMany({
+    return atomic(prisma, async (tx) => {
+      const toTodo = await tx.nodeRole.updateMany({
         where: { id, state: 'error', ...parentsActive },
         data: { state: 'todo', attempts: 0, nextRunAt: big(now), lastError: null, updatedAt: big(now) },
-      }),
-      prisma.nodeRole.updateMany({
+      });
+      const toBlocked = await tx.nodeRole.updateMany({
         where: { id, state: 'error', ...someParentNotActive },
         data: { state: 'blocked', attempts: 0, lastError: null, updatedAt: big(now) },
-      }),
-    ]);
-    return toTodo.count + toBlocked.count === 1;
+      });
+      // A failed remove runs again.
+      const toRemoving = await tx.nodeRole.updateMany({
+        where: { id, state: 'remove-error' },
+        data: { state: 'removing', attempts: 0, nextRunAt: big(now), lastError: null, updatedAt: big(now) },
+      });
+      return toTodo.count + toBlocked.count + toRemoving.count === 1;
+    });
+  }
+
+  /** A forced re-run of a destructive role: it counts as never having run (run-job then runs it). */
+  async function forgetRuns(id: number, now: number): Promise<void> {
+    await prisma.nodeRole.update({ where: { id }, data: { runCount: 0, updatedAt: big(now) } });
   }
 
   return {
+    forgetRuns,
     states,
     walls,
     find,

@@ -2,12 +2,12 @@
  * Per-node secrets (the BMC password, …). The only reader is the power service, which hands the value
  * to a driver; no API, UI or log code path may call `get`. See docs/security.md.
  */
-import type { Prisma } from './db';
+import type { Client } from './db';
 import { big } from './codec';
 
 export type NodeSecretName = 'bmc-password';
 
-export function nodeSecretsRepo(prisma: Prisma) {
+export function nodeSecretsRepo(prisma: Client) {
   /** The secret, or null when none is set. */
   async function get(nodeId: number, name: NodeSecretName): Promise<string | null> {
     const row = await prisma.nodeSecret.findUnique({ where: { nodeId_name: { nodeId, name } } });

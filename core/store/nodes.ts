@@ -1,7 +1,7 @@
 /** Node rows. Lookups by id or name; a missing node is ERR_NODE_NOT_FOUND. */
 import { notFound } from '../errors';
 import type { NodeRecord } from '../domain/records';
-import type { Prisma } from './db';
+import type { Client } from './db';
 import { big, nodeRecord } from './codec';
 
 export interface NewNode {
@@ -40,7 +40,7 @@ export type NodePatch = Partial<
   >
 >;
 
-export function nodesRepo(prisma: Prisma) {
+export function nodesRepo(prisma: Client) {
   async function create(n: NewNode, now: number): Promise<NodeRecord> {
     const row = await prisma.node.create({
       data: {
@@ -124,5 +124,10 @@ export function nodesRepo(prisma: Prisma) {
     return row ? nodeRecord(row) : null;
   }
 
-  return { create, find, get, list, byIds, update, commitAll, serviceNode };
+  /** Puts the node in another deployment. */
+  async function moveTo(id: number, deploymentId: number, now: number): Promise<void> {
+    await prisma.node.update({ where: { id }, data: { deploymentId, updatedAt: big(now) } });
+  }
+
+  return { create, find, get, list, byIds, update, commitAll, serviceNode, moveTo };
 }

@@ -8,10 +8,12 @@
  * processes). On PostgreSQL the conditional UPDATE takes row locks and re-checks its WHERE clause after
  * waiting, so two claimers cannot both win; on SQLite writers are serialized by the database lock.
  */
-import type { Prisma } from './db';
+import { atomic, type Client } from './db';
 import type { Engine } from './engine';
 import { big } from './codec';
 import { leasesRepo } from './leases';
+import { teardownRepo, type FinalizeResult } from './teardown';
+import { removalStates, type RunAction } from '../domain/vocabulary';
 
 export interface RunnableCandidate {
   id: number;
@@ -29,6 +31,20 @@ export interface ClaimedNodeRole {
   runId: number;
   attempt: number;
   startedAt: number;
+  /** A removal (the role's remove action) rather than an apply. */
+  remove: boolean;
+}
+
+/** What `complete` wrote, by node-role id. */
+export interface CompleteResult {
+  active: number[];
+  errored: number[];
+  /** Ran again: inputs changed during the run, or a cluster lost a member. */
+  rerun: number[];
+  /** Not written: the lease was lost (or the node-role was marked for removal meanwhile). */
+  lost: number[];
+  removed: number[];
+  finalized: FinalizeResult;
 }
 
 /** What one finished job asks the queue to write. */
@@ -43,7 +59,9 @@ export type Completion =
       /** Replaces the node-role's wall (a "not yet" that records its progress). */
       wall?: Record<string, unknown>;
     }
-  | { kind: 'error'; claim: ClaimedNodeRole; run: RunFinish; attempts: number };
+  | { kind: 'error'; claim: ClaimedNodeRole; run: RunFinish; attempts: number }
+  /** A removal's remove action succeeded: the record goes. */
+  | { kind: 'removed'; claim: ClaimedNodeRole; run: RunFinish };
 
 export interface RunFinish {
   status: 'succeeded' | 'failed' | 'requeued';
@@ -56,7 +74,7 @@ export interface RunFinish {
   error: string | null;
 }
 
-type Tx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
+type Tx = Client;
 
 const leaseFree = (now: number) => ({ OR: [{ leaseUntil: null }, { leaseUntil: { lt: big(now) } }] });
 
@@ -77,7 +95,7 @@ function idList(ids: number[]): string {
   return ids.join(', ');
 }
 
-export function queueRepo(prisma: Prisma, engine: Engine) {
+export function queueRepo(prisma: Client, engine: Engine) {
   /**
    * Node-roles that may run now: todo and due, committed deployment and node, node alive and
    * available and not leased (a node this worker is busy with is leased too), no node-role of the
@@ -115,18 +133,21 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
   }
 
   /**
-   * Claims candidates for `worker`: leases their nodes, moves them todo → transition and opens a
-   * running Run for each, in one transaction. Returns only what this worker won.
+   * Claims candidates for `worker`: leases their nodes, moves them todo → transition (a removal stays
+   * `removing`, leased) and opens a running Run for each, in one transaction. Returns only what this
+   * worker won.
    */
   async function claim(
     candidates: RunnableCandidate[],
     worker: string,
     now: number,
     leaseMs: number,
+    action: RunAction = 'apply',
   ): Promise<ClaimedNodeRole[]> {
     if (candidates.length === 0) return [];
+    const remove = action === 'remove';
     const until = big(now + leaseMs);
-    return prisma.$transaction(async (tx) => {
+    return atomic(prisma, async (tx) => {
       const nodes = await tx.node.updateManyAndReturn({
         where: { id: { in: candidates.map((c) => c.nodeId) }, ...leaseFree(now) },
         data: { leaseOwner: worker, leaseUntil: until },
@@ -136,9 +157,9 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
       const wanted = candidates.filter((c) => wonNodes.has(c.nodeId));
       if (wanted.length === 0) return [];
       const claimed = await tx.nodeRole.updateManyAndReturn({
-        where: { id: { in: wanted.map((c) => c.id) }, state: 'todo', ...leaseFree(now) },
+        where: { id: { in: wanted.map((c) => c.id) }, state: remove ? 'removing' : 'todo', ...leaseFree(now) },
         data: {
-          state: 'transition',
+          state: remove ? 'removing' : 'transition',
           leaseOwner: worker,
           leaseUntil: until,
           runSeq: { increment: 1 },
@@ -170,12 +191,12 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
       if (!/^[A-Za-z0-9._:-]{1,200}$/.test(worker))
         throw new Error(`worker id ${JSON.stringify(worker)} must match [A-Za-z0-9._:-]`);
       const values = claimed.map((c) => {
-        const row = [c.id, c.runSeq, now];
+        const row = [c.id, c.nodeId, c.runSeq, now];
         if (!row.every(Number.isSafeInteger)) throw new Error(`non-integer run values ${JSON.stringify(row)}`);
-        return `(${row[0]}, ${row[1]}, '${worker}', 'running', ${row[2]})`;
+        return `(${row[0]}, ${row[1]}, '${action}', ${row[2]}, '${worker}', 'running', ${row[3]})`;
       });
       await tx.$executeRawUnsafe(
-        `INSERT INTO "Run" ("nodeRoleId", "attempt", "worker", "status", "startedAt") VALUES ${values.join(', ')}`,
+        `INSERT INTO "Run" ("nodeRoleId", "nodeId", "action", "attempt", "worker", "status", "startedAt") VALUES ${values.join(', ')}`,
       );
       const runs = await tx.run.findMany({
         where: { nodeRoleId: { in: claimed.map((c) => c.id) }, worker, status: 'running', startedAt: big(now) },
@@ -193,6 +214,7 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
         runId: runByNr.get(c.id)!,
         attempt: c.runSeq,
         startedAt: now,
+        remove,
       }));
     });
   }
@@ -204,16 +226,22 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
    * now all active become todo in the same transaction. Returns the ids that became active and those
    * that entered error (so the caller can block their descendants).
    */
-  async function complete(
-    completions: Completion[],
-    worker: string,
-    now: number,
-  ): Promise<{ active: number[]; errored: number[]; rerun: number[]; lost: number[] }> {
-    const result = { active: [] as number[], errored: [] as number[], rerun: [] as number[], lost: [] as number[] };
+  async function complete(completions: Completion[], worker: string, now: number): Promise<CompleteResult> {
+    const result: CompleteResult = {
+      active: [],
+      errored: [],
+      rerun: [],
+      lost: [],
+      removed: [],
+      finalized: { deployments: [], nodes: [] },
+    };
     if (completions.length === 0) return result;
     const nowB = big(now);
-    await prisma.$transaction(async (tx) => {
-      const owned = { state: 'transition', leaseOwner: worker };
+    await atomic(prisma, async (tx) => {
+      const applying = { state: 'transition', leaseOwner: worker };
+      const removing = { state: 'removing', leaseOwner: worker };
+      const ownedBy = (c: Completion) => (c.claim.remove ? removing : applying);
+      const owned = applying;
       const release = { leaseOwner: null, leaseUntil: null, updatedAt: nowB };
       const written = new Set<number>();
       const record = (id: number, outcome: 'active' | 'errored' | 'rerun') => {
@@ -263,10 +291,10 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
       for (const c of completions) {
         if (c.kind === 'requeue') {
           const n = await tx.nodeRole.updateMany({
-            where: { id: c.claim.id, ...owned },
+            where: { id: c.claim.id, ...ownedBy(c) },
             data: {
               ...release,
-              state: 'todo',
+              state: c.claim.remove ? 'removing' : 'todo',
               nextRunAt: big(c.nextRunAt),
               attempts: c.attempts,
               lastError: c.run.error,
@@ -276,13 +304,57 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
           if (n.count === 1) written.add(c.claim.id);
         } else if (c.kind === 'error') {
           const n = await tx.nodeRole.updateMany({
-            where: { id: c.claim.id, ...owned },
-            data: { ...release, state: 'error', attempts: c.attempts, lastError: c.run.error },
+            where: { id: c.claim.id, ...ownedBy(c) },
+            data: {
+              ...release,
+              state: c.claim.remove ? 'remove-error' : 'error',
+              attempts: c.attempts,
+              lastError: c.run.error,
+            },
           });
-          if (n.count === 1) record(c.claim.id, 'errored');
+          // A failed removal blocks nothing: what depended on it is gone already.
+          if (n.count === 1 && !c.claim.remove) record(c.claim.id, 'errored');
+          else if (n.count === 1) written.add(c.claim.id);
         }
       }
+      const teardown = teardownRepo(tx);
+      const removals = completions.filter((c) => c.kind === 'removed');
+      if (removals.length) {
+        const actor = `annealer:${worker}`;
+        const done = await teardown.completeRemovals(
+          removals.map((c) => ({ id: c.claim.id, runId: c.claim.runId })),
+          worker,
+          actor,
+          now,
+        );
+        for (const id of done.removed) written.add(id);
+        result.removed = done.removed;
+        result.rerun.push(...done.rerun);
+        result.finalized = await teardown.finalize(actor, now);
+      }
       for (const c of completions) if (!written.has(c.claim.id)) result.lost.push(c.claim.id);
+      // The audit trail of failures, and what they block, in the same transaction.
+      const failed = completions.filter((c) => c.kind === 'error' && written.has(c.claim.id));
+      if (failed.length) {
+        await tx.event.createMany({
+          data: failed.map((c) => ({
+            at: nowB,
+            actor: `annealer:${worker}`,
+            type: c.claim.remove ? 'node-role.remove-error' : 'node-role.error',
+            objectType: 'node-role',
+            objectId: c.claim.id,
+            data: JSON.stringify({ runId: c.claim.runId, error: JSON.parse(c.run.error ?? 'null') }),
+          })),
+        });
+      }
+      if (result.errored.length) await leasesRepo(tx, findRunnable).blockDescendants(result.errored, now);
+      // A node-role marked for removal while its apply ran: the apply's result is dropped, its lease freed.
+      if (result.lost.length) {
+        await tx.nodeRole.updateMany({
+          where: { id: { in: result.lost }, leaseOwner: worker, state: { in: [...removalStates] } },
+          data: release,
+        });
+      }
 
       // Close the runs: identical finishes in one statement (the common case for noop and success).
       const byFinish = groupBy(completions, (c) => JSON.stringify(c.run));
@@ -330,5 +402,24 @@ export function queueRepo(prisma: Prisma, engine: Engine) {
     return woken.count;
   }
 
-  return { findRunnable, claim, complete, ...leasesRepo(prisma, findRunnable) };
+  /**
+   * Takes the node's lease for `holder` (the way claims do) when it is free: nothing else of this or
+   * another process runs on the node until releaseNode. False when the node is busy.
+   */
+  async function leaseNode(nodeId: number, holder: string, now: number, leaseMs: number): Promise<boolean> {
+    const n = await prisma.node.updateMany({
+      where: { id: nodeId, ...leaseFree(now), nodeRoles: { none: { state: 'transition' } } },
+      data: { leaseOwner: holder, leaseUntil: big(now + leaseMs) },
+    });
+    return n.count === 1;
+  }
+
+  async function releaseNode(nodeId: number, holder: string): Promise<void> {
+    await prisma.node.updateMany({
+      where: { id: nodeId, leaseOwner: holder },
+      data: { leaseOwner: null, leaseUntil: null },
+    });
+  }
+
+  return { findRunnable, claim, complete, leaseNode, releaseNode, ...leasesRepo(prisma, findRunnable) };
 }

@@ -1,7 +1,7 @@
 /** Run records (one per attempt) and the audit log of events. */
 import { notFound } from '../errors';
 import type { EventRecord, RunRecord } from '../domain/records';
-import type { Prisma } from './db';
+import type { Client } from './db';
 import { big, eventRecord, runRecord } from './codec';
 
 export interface NewEvent {
@@ -12,14 +12,13 @@ export interface NewEvent {
   data?: Record<string, unknown>;
 }
 
-export function runsRepo(prisma: Prisma) {
+export function runsRepo(prisma: Client) {
   async function list(
     filter: { nodeRoleId?: number; nodeId?: number; status?: string } = {},
     page = { offset: 0, limit: 1000 },
   ): Promise<RunRecord[]> {
-    const { nodeId, ...own } = filter;
     const rows = await prisma.run.findMany({
-      where: { ...own, ...(nodeId !== undefined ? { nodeRole: { nodeId } } : {}) },
+      where: filter,
       orderBy: { id: 'asc' },
       skip: page.offset,
       take: page.limit,
@@ -49,7 +48,7 @@ export function runsRepo(prisma: Prisma) {
   return { list, get, intervals };
 }
 
-export function eventsRepo(prisma: Prisma) {
+export function eventsRepo(prisma: Client) {
   async function append(events: NewEvent[], now: number): Promise<void> {
     if (events.length === 0) return;
     await prisma.event.createMany({

@@ -4,10 +4,10 @@
  * last role of `roleIds` on every node would produce when each role requires the previous one on the
  * same node, already committed (first layer todo, the rest blocked).
  */
-import type { Prisma } from './db';
+import { atomic, type Client } from './db';
 import { big } from './codec';
 
-export function seedRepo(prisma: Prisma) {
+export function seedRepo(prisma: Client) {
   /** Creates committed, alive nodes in an otherwise empty deployment; returns the ids of all its nodes. */
   async function nodes(deploymentId: number, names: string[], now: number): Promise<number[]> {
     const chunk = 2000;
@@ -36,7 +36,7 @@ export function seedRepo(prisma: Prisma) {
     let created = 0;
     for (let i = 0; i < nodeIds.length; i += chunk) {
       const batch = nodeIds.slice(i, i + chunk);
-      await prisma.$transaction(async (tx) => {
+      await atomic(prisma, async (tx) => {
         const rows = await tx.nodeRole.createManyAndReturn({
           data: batch.flatMap((nodeId) =>
             roleIds.map((roleId, layer) => ({

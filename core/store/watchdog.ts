@@ -1,9 +1,9 @@
 /** Reads the facts the watchdog explains, for every waiting (todo or blocked) node-role of a scope. */
 import type { WaitingFacts } from '../domain/watchdog';
-import type { Prisma } from './db';
+import type { Client } from './db';
 import { num, numOrNull } from './codec';
 
-export function watchdogRepo(prisma: Prisma) {
+export function watchdogRepo(prisma: Client) {
   async function waiting(
     filter: { deploymentId?: number; nodeId?: number },
     limit: number,

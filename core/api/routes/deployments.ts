@@ -8,7 +8,10 @@
  *   POST /deployments/:ref/propose      back to proposed
  *   GET  /deployments/:ref/nodes        its nodes (paged)
  *   GET  /deployments/:ref/node-roles   its node-roles (paged), in cohort order
+ *   DELETE /deployments/:ref            ?force= → 202: tears it down (node-roles removed, children first), then
+ *                                       hands its nodes to its parent and deletes it; ERR_DEPLOYMENT_PROTECTED
  *   POST /deployments/:ref/bind         {role, node} → 201 {nodeRole, created} (200 when already bound)
+ *   POST /deployments/:ref/unbind       {role, node, force?} → 202 {removing, deleted, rerun}; ERR_NOT_BOUND
  *   GET  /deployments/:ref/waiting      the watchdog: every todo/blocked node-role with why it waits
  *   GET  /deployments/:ref/status       converge status: the layer cake (nodes × layers), totals, failing node-roles
  *   …    /deployments/:ref/attribs      see attribs.ts
@@ -18,7 +21,7 @@ import type { Anneal } from '../../boot';
 import { nodeRoleStates } from '../../domain/vocabulary';
 import { actorOf } from '../actor';
 import { listBody, pageOf } from '../list';
-import { description, hostName, MAX_NAME, pageFrom, pageQuery, parseRef, refSchema } from '../parse';
+import { description, force, forceQuery, hostName, MAX_NAME, pageFrom, pageQuery, parseRef, refSchema } from '../parse';
 import { ApiRoutes } from '../route';
 import { attribRoutes } from './attribs';
 import { roleView } from './roles';
@@ -39,6 +42,8 @@ const bindBody = z.strictObject({
     .max(MAX_NAME, 'expected a role name'),
   node: refSchema('node'),
 });
+
+const unbindBody = bindBody.extend({ force: force.optional() });
 
 export function deploymentRoutes(anneal: Anneal): ApiRoutes {
   const { store, services } = anneal;
@@ -161,9 +166,39 @@ export function deploymentRoutes(anneal: Anneal): ApiRoutes {
       const ref = parseRef(req.params.ref);
       const d = await store.deployments.get(ref);
       const node = await store.nodes.get(body.node);
-      const bound = await services.binding.bind(d.id, body.role, node.id);
+      const bound = await services.binding.bind(d.id, body.role, node.id, actorOf(req));
       const nodeRole = await store.nodeRoles.get(bound.nodeRoleId);
       res.status(bound.created.length ? 201 : 200).json({ nodeRole, created: bound.created });
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/deployments/:ref/unbind',
+      summary: 'Unbind a role from a node: it and what depends on it are removed, children first',
+      body: unbindBody,
+      status: 202,
+    },
+    async (req, res, { body }) => {
+      const ref = parseRef(req.params.ref);
+      res
+        .status(202)
+        .json(await services.lifecycle.unbind(ref, body.role, body.node, { force: body.force }, actorOf(req)));
+    },
+  );
+
+  routes.add(
+    {
+      method: 'delete',
+      path: '/deployments/:ref',
+      summary: 'Tear the deployment down (node-roles removed, children first), hand its nodes to its parent, delete it',
+      query: forceQuery,
+      status: 202,
+    },
+    async (req, res, { query }) => {
+      const ref = parseRef(req.params.ref);
+      res.status(202).json(await services.lifecycle.deleteDeployment(ref, { force: query.force }, actorOf(req)));
     },
   );
 

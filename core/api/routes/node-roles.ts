@@ -4,7 +4,9 @@
  *   GET  /node-roles              list (paged) filtered by ?deployment= ?node= (id or name) ?role= ?state=
  *   GET  /node-roles/:id          one node-role; ERR_NODE_ROLE_NOT_FOUND
  *   POST /node-roles/:id/retry    error → todo (or blocked) → 202; ERR_STATE_INVALID when not in error
- *   POST /node-roles/:id/rerun    runs it again, then what depends on it → 202 {nodeRole, rerun: ids}
+ *   POST /node-roles/:id/retry    also remove-error → removing (the remove runs again)
+ *   POST /node-roles/:id/rerun    {force?} runs it again, then what depends on it → 202 {nodeRole, rerun: ids};
+ *                                 a destructive role that ran needs force (ERR_FORCE_REQUIRED)
  *   GET  /node-roles/:id/runs     its runs, oldest first (paged)
  *   GET  /node-roles/:id/parents  the node-roles it waits for, each with `soft` (a `precedes` edge) (paged)
  */
@@ -14,7 +16,7 @@ import { nodeRoleStates } from '../../domain/vocabulary';
 import type { NodeRoleFilter } from '../../store/node-roles';
 import { actorOf } from '../actor';
 import { listBody, pageOf } from '../list';
-import { type Page, pageFrom, pageQuery, parseId, parseRef } from '../parse';
+import { force, type Page, pageFrom, pageQuery, parseId, parseRef } from '../parse';
 import { ApiRoutes } from '../route';
 
 const listQuery = pageQuery.extend({
@@ -71,11 +73,14 @@ export function nodeRoleRoutes(anneal: Anneal): ApiRoutes {
     {
       method: 'post',
       path: '/node-roles/:id/rerun',
-      summary: 'Run a node-role again, then what depends on it',
+      summary: 'Run a node-role again, then what depends on it (force: a destructive one that ran)',
+      body: z.strictObject({ force: force.optional() }),
+      optionalBody: true,
       status: 202,
     },
-    async (req, res) => {
-      res.status(202).json(await services.changes.rerunNodeRole(parseId(req.params.id), actorOf(req)));
+    async (req, res, { body }) => {
+      const id = parseId(req.params.id);
+      res.status(202).json(await services.changes.rerunNodeRole(id, actorOf(req), { force: body.force }));
     },
   );
 

@@ -10,6 +10,9 @@
  *   POST  /nodes/:ref/redeploy     installs it again: os-install and everything above it on the node re-run (202)
  *   GET   /nodes/:ref/node-roles   the node's node-roles (paged), in cohort order
  *   GET   /nodes/:ref/checks       runs the ready checks of its active node-roles now (read-only)
+ *   POST  /nodes/:ref/move         {deployment, force?} → 202: leaves the deployments that are not the new one's
+ *                                  ancestors (their node-roles removed), gets the new one's roles; ERR_MOVE_INVALID
+ *   DELETE /nodes/:ref             ?force= → 202: retires it (node-roles removed, then record, allocations, secrets)
  *   …     /nodes/:ref/attribs      see attribs.ts
  */
 import { z } from 'zod';
@@ -22,6 +25,8 @@ import {
   bmcPassword,
   bmcUsername,
   description,
+  force,
+  forceQuery,
   hostAddress,
   hostName,
   macAddress,
@@ -51,6 +56,8 @@ export const createBody = z.strictObject({
   available: z.boolean().optional(),
   deployment: refSchema('deployment').optional(),
 });
+
+const moveBody = z.strictObject({ deployment: refSchema('deployment'), force: force.optional() });
 
 /** What a discovery image may report about its machine (POST /provision/discover, no token). */
 export const discoveryBody = createBody.pick({
@@ -187,6 +194,37 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
       const node = await store.nodes.get(parseRef(req.params.ref));
       const page = pageFrom(query);
       res.json(listBody(await store.runs.list({ nodeId: node.id }, page), page));
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/nodes/:ref/move',
+      summary: "Move the node to another deployment (the old one's node-roles removed, the new one's bound)",
+      body: moveBody,
+      status: 202,
+    },
+    async (req, res, { body }) => {
+      const ref = parseRef(req.params.ref);
+      res
+        .status(202)
+        .json(await services.lifecycle.moveNode(ref, body.deployment, { force: body.force }, actorOf(req)));
+    },
+  );
+
+  routes.add(
+    {
+      method: 'delete',
+      path: '/nodes/:ref',
+      summary: 'Retire the node: its node-roles removed, then its record, allocations and secrets',
+      query: forceQuery,
+      status: 202,
+    },
+    async (req, res, { query }) => {
+      res
+        .status(202)
+        .json(await services.lifecycle.retireNode(parseRef(req.params.ref), { force: query.force }, actorOf(req)));
     },
   );
 

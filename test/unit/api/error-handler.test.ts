@@ -4,6 +4,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import { errorHandler } from '../../../core/api/error-handler';
 import { AppError } from '../../../core/errors';
+import { translatePrismaError } from '../../../core/store/translate-error';
 
 interface Captured {
   status?: number;
@@ -45,12 +46,12 @@ describe('api/error-handler', () => {
     expect(logged).to.deep.equal([]);
   });
 
-  it('answers a Prisma unique violation (P2002) with 409 ERR_CONFLICT', () => {
+  it('answers a Prisma unique violation (P2002), as the store translates it, with 409 ERR_CONFLICT', () => {
     const prismaError = Object.assign(new Error('Unique constraint failed on the fields: (`name`)'), {
       code: 'P2002',
       meta: { target: ['name'] },
     });
-    const { sent, logged } = run(prismaError);
+    const { sent, logged } = run(translatePrismaError(prismaError));
     expect(sent).to.deep.equal({
       status: 409,
       body: {
@@ -58,10 +59,16 @@ describe('api/error-handler', () => {
           code: 'ERR_CONFLICT',
           message:
             'an object with the same unique key already exists or was created concurrently; reload and try again',
+          details: { unique: true },
         },
       },
     });
     expect(logged.map((l) => l.msg)).to.deep.equal(['request hit a unique-constraint conflict']);
+  });
+
+  it('never sees a raw Prisma error: an untranslated one is a generic 500', () => {
+    const { sent } = run(Object.assign(new Error('Unique constraint failed'), { code: 'P2002' }));
+    expect(sent.status).to.equal(500);
   });
 
   it('answers anything else with a generic 500 and logs the real error only', () => {

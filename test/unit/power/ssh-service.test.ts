@@ -8,6 +8,7 @@ import { AppError } from '../../../core/errors';
 import type { BmcTarget, PowerAction, PowerDriver, PowerState } from '../../../core/power/driver';
 import { powerService, type PowerHammers } from '../../../core/services/power';
 import { startTestAnneal, type TestAnneal } from '../../helpers/anneal';
+import { createDomainEvents } from '../../../core/services/domain-events';
 
 describe('power service: the ssh driver', () => {
   let anneal: TestAnneal;
@@ -44,8 +45,7 @@ describe('power service: the ssh driver', () => {
       store: anneal.store,
       registry: anneal.registry,
       now: Date.now,
-      wake: () => undefined,
-      checkNode: async () => undefined,
+      events: createDomainEvents(),
       power: h,
     } as unknown as Parameters<typeof powerService>[0]);
   const rejection = async (p: Promise<unknown>): Promise<AppError> => {
