@@ -41,23 +41,27 @@ export default defineBarclamp({
       description: 'Milestone: the node is inventoried and its BMC is verified',
       requires: ['inventory', 'bmc-configure'],
       flags: ['implicit', 'milestone'],
+      noRemove: 'milestone: noop, it writes nothing on the node',
     },
     'hardware-configured': {
       description: 'Milestone: RAID and BIOS match the plan (runs before the OS install)',
       requires: ['managed-node', 'raid-configure', 'bios-configure'],
       precedes: ['os-install'],
       flags: ['implicit', 'milestone'],
+      noRemove: 'milestone: noop, it writes nothing on the node',
     },
     'installed-node': {
       description: 'Milestone: the OS is installed through the network-boot path and the node booted from disk',
       requires: ['hardware-configured', 'os-install'],
       precedes: ['ssh-access', ...READY_ROLES],
       flags: ['implicit', 'milestone'],
+      noRemove: 'milestone: noop, it writes nothing on the node',
     },
     'ready-node': {
       description: 'Milestone: keys, time, names, proxy and network are configured and their checks pass',
       requires: ['installed-node', ...READY_ROLES],
       flags: ['implicit', 'milestone', 'discovery'],
+      noRemove: 'milestone: noop, it writes nothing on the node',
     },
   },
 });

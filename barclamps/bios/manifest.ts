@@ -91,6 +91,8 @@ export default defineBarclamp({
       jig: 'ssh',
       wants: ['bmc/driver', 'bios/settings', 'bios/driver'],
       timeoutMs: 300_000,
+      noRemove:
+        'destructive hardware configuration: unbinding leaves the BIOS attributes as bios-configure set them (their previous values are not recorded); set them back through the BMC',
       actions: { apply, check },
     },
   },

@@ -100,6 +100,8 @@ export default defineBarclamp({
       flags: ['implicit'],
       jig: 'noop',
       timeoutMs: 120_000,
+      noRemove:
+        "it only reads the BMC's power state (and records what it read in anneal): nothing on the node or its BMC changes",
       actions: { apply, check },
     },
   },

@@ -178,7 +178,8 @@ export default defineBarclamp({
       flags: ['implicit'],
       jig: 'ssh',
       wants: ['anneal/admin-address', 'dns/domain'],
-      actions: { check: clientCheck },
+      templates: ['dns-client-remove.sh.hbs'],
+      actions: { check: clientCheck, remove: scriptAction('dns-client-remove.sh.hbs') },
     },
   },
 });

@@ -213,6 +213,8 @@ export default defineBarclamp({
       jig: 'ssh',
       timeoutMs: 180_000,
       templates: ['inventory.sh.hbs'],
+      noRemove:
+        'inventory only reads the node (its spill files under /run are deleted by the run that made them); what it recorded stays in anneal',
       actions: { apply, check },
     },
     'hardware-check': {
@@ -220,6 +222,7 @@ export default defineBarclamp({
       requires: ['inventory'],
       flags: ['implicit'],
       wants: ['inventory/expect'],
+      noRemove: 'a ready check only (noop jig): it writes nothing on the node',
       actions: { check: expectationsCheck },
     },
   },

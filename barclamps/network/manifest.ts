@@ -24,6 +24,7 @@ import {
   type RoleContext,
 } from '../../core/plugins/manifest';
 import { roleTemplateData } from '../../core/plugins/registry';
+import { scriptAction } from '../../core/plugins/run-template';
 import { shellQuote } from '../../core/templates/render';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -185,8 +186,8 @@ export default defineBarclamp({
       // implicit: bound on the node that needs it, never borrowed from another node.
       flags: ['implicit'],
       jig: 'ssh',
-      templates: ['network-config.sh.hbs'],
-      actions: { apply, check },
+      templates: ['network-config.sh.hbs', 'network-config-remove.sh.hbs'],
+      actions: { apply, check, remove: scriptAction('network-config-remove.sh.hbs') },
     },
   },
 });

@@ -116,7 +116,8 @@ export default defineBarclamp({
       wants: ['anneal/admin-address', 'ntp/servers', 'ntp/set-clock'],
       // 75: chronyd runs but has not selected the service within 30 s yet; retried with backoff.
       transientExitCodes: [75],
-      actions: { check: clientCheck },
+      templates: ['ntp-client-remove.sh.hbs'],
+      actions: { check: clientCheck, remove: scriptAction('ntp-client-remove.sh.hbs') },
     },
   },
 });

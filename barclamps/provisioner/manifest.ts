@@ -62,12 +62,16 @@ export default defineBarclamp({
       // itself; an operator redeploys a node (POST /api/v2/nodes/{ref}/redeploy) to install it again.
       wants: ['provisioner/install-timeout-s'],
       timeoutMs: 60_000,
+      noRemove:
+        'unbinding does not wipe the installed OS or power the node off: the node keeps running the system it installed (redeploy installs again)',
       actions: { apply: osInstall, check: osInstallCheck },
     },
     'provisioner-service': {
       description: 'Serves network-boot artifacts over HTTP (built into the anneal server)',
       flags: ['service'],
       jig: 'noop',
+      noRemove:
+        'built into the anneal server (its /provision routes): it starts no daemon and writes nothing on any node',
       // Wants nothing: os-install on every node requires this role, and a change here would re-run (so
       // re-install) them all. Installs read the provisioner attribs when they are requested.
       templates: provisionerTemplates,

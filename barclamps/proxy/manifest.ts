@@ -126,7 +126,8 @@ export default defineBarclamp({
       flags: ['implicit'],
       jig: 'ssh',
       wants: ['anneal/admin-address', 'proxy/port', 'proxy/no-proxy', 'proxy/check-url'],
-      actions: { check: clientCheck },
+      templates: ['proxy-client-remove.sh.hbs'],
+      actions: { check: clientCheck, remove: scriptAction('proxy-client-remove.sh.hbs') },
     },
   },
 });

@@ -144,6 +144,8 @@ export default defineBarclamp({
       jig: 'ssh',
       wants: ['inventory/disks', 'bmc/driver', 'raid/os-level', 'raid/data', 'raid/driver', 'raid/force'],
       timeoutMs: 300_000,
+      noRemove:
+        'destructive hardware configuration: unbinding does not delete or rebuild the RAID volumes raid-configure created (that would destroy the data on them); the controller keeps them',
       actions: { apply, check },
     },
   },

@@ -27,7 +27,7 @@ import {
   type RoleContext,
 } from '../../core/plugins/manifest';
 import { roleTemplateData } from '../../core/plugins/registry';
-import { runTemplate } from '../../core/plugins/run-template';
+import { runTemplate, scriptAction } from '../../core/plugins/run-template';
 import { authorizedKey } from '../provisioner/schemas';
 
 const HOST_KEY =
@@ -221,8 +221,8 @@ export default defineBarclamp({
       flags: ['cluster', 'discovery'],
       jig: 'ssh',
       wants: ['ssh-access/authorized-keys'],
-      templates: ['ssh-access.sh.hbs'],
-      actions: { apply: accessApply, check: accessCheck },
+      templates: ['ssh-access.sh.hbs', 'ssh-access-remove.sh.hbs'],
+      actions: { apply: accessApply, check: accessCheck, remove: scriptAction('ssh-access-remove.sh.hbs') },
     },
     'ssh-known-hosts': {
       description: "/etc/ssh/ssh_known_hosts with every node's names, address and recorded host keys",
@@ -230,8 +230,12 @@ export default defineBarclamp({
       // implicit: bound on the node that needs it, never borrowed from another node.
       flags: ['implicit'],
       jig: 'ssh',
-      templates: ['ssh-known-hosts.sh.hbs'],
-      actions: { apply: knownHostsApply, check: knownHostsCheck },
+      templates: ['ssh-known-hosts.sh.hbs', 'ssh-known-hosts-remove.sh.hbs'],
+      actions: {
+        apply: knownHostsApply,
+        check: knownHostsCheck,
+        remove: scriptAction('ssh-known-hosts-remove.sh.hbs'),
+      },
     },
   },
 });

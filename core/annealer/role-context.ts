@@ -65,6 +65,7 @@ export function adminUnavailable(): AdminHooks {
     deploymentNodes: fail,
     deploymentAttrib: fail,
     deploymentAllocations: fail,
+    clusterMembers: fail,
     managedPublicKey: fail,
     bmc: { settings: fail, redfish: fail },
     install: { request: fail, current: fail },

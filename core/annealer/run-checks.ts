@@ -43,7 +43,9 @@ async function runOne(job: JobInput, env: RoleContextEnv): Promise<CheckResult[]
     const e =
       err instanceof AppError
         ? err
-        : new AppError('ERR_CHECK_FAILED', `the check threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        : new AppError('ERR_CHECK_FAILED', `the check threw: ${(err as Error)?.message ?? String(err)}`, {
+            cause: err,
+          });
     return [
       {
         name: job.role.name,

@@ -15,8 +15,24 @@ export class CliError extends Error {
     readonly status?: number,
     /** What to do about it, printed after the message on the same line. */
     readonly fix?: string,
+    /** The process's exit code: 1 for an error, 2 for a change refused before anything was sent. */
+    readonly exitCode = 1,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Runs `request`; a CliError whose code is in `fixes` and that has no fix yet is thrown again with that
+ * fix (what to do in CLI words for this command), everything else unchanged.
+ */
+export async function withFixes<T>(request: Promise<T>, fixes: Record<string, string>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    if (err instanceof CliError && !err.fix && fixes[err.code])
+      throw new CliError(err.message, err.code, err.status, fixes[err.code], err.exitCode);
+    throw err;
   }
 }
 
@@ -42,6 +58,10 @@ export const UNAUTHENTICATED_FIX =
 const CLI_FIXES: Record<string, string> = {
   ERR_POWER_NOT_CONFIGURED: 'with the CLI: `anneal power bmc NODE --address HOST --username USER --password-stdin`',
   ERR_POWER_AUTH: 'with the CLI: `anneal power bmc NODE --username USER --password-stdin`',
+  ERR_FORCE_REQUIRED: 'with the CLI: add --force (it asks to confirm; --yes confirms without asking)',
+  ERR_FORCE_INVALID: 'run it again without --force',
+  ERR_DEPLOYMENT_PROTECTED:
+    'move its nodes with `anneal nodes move NODE DEPLOYMENT` or retire them with `anneal nodes delete NODE`',
 };
 
 /** A 401 in CLI words: whether ANNEAL_TOKEN was set, and which token to set. */

@@ -2,7 +2,7 @@
  * The API side of `anneal demo`, through the CLI's client: the site's settings on the `system` deployment
  * (the README walkthrough's attribs), waiting for the lab nodes to register themselves, and converging
  * `system` the way `anneal converge` does: commit, then follow GET /deployments/system/status with its
- * per-layer progress (converge-progress.ts) and the same end conditions (converge.ts `isStuck`).
+ * per-layer progress (converge-progress.ts) and the same end conditions (converge-end.ts `isStuck`).
  *
  * Contract: `configureSystem` and `waitForNodes` throw CliError (the API's code, or ERR_CLI on a timeout);
  * `convergeSystem` does not throw for node-role failures: it returns the last status with `ok` false when
@@ -10,7 +10,7 @@
  * wait with the abort reason.
  */
 import { CliError, type ApiClient } from './client';
-import { isStuck } from './commands/converge';
+import { isStuck } from './commands/converge-end';
 import { createProgress, type StatusDocument } from './commands/converge-progress';
 
 /** The status document with the per-node part the demo reads (docs/api.md). */

@@ -5,6 +5,8 @@
  *   without it;
  * - an error prints one line on stderr, `anneal: <message> [<CODE>]`, followed on that line by what to
  *   do when the message does not say it (401, 403), and exits 1; converge exits 2 on timeout;
+ * - a destructive or irreversible change (a delete, any --force) asks to confirm on a terminal unless
+ *   `--yes`; refused (no terminal and no --yes, or not confirmed) it sends nothing and exits 2 (confirm.ts);
  * - a usage error (unknown command or option, missing argument) prints commander's message in one line
  *   with a pointer to `--help` and exits 1; `--help` works on every command and exits 0.
  */
@@ -21,6 +23,7 @@ import { registerNodes } from './commands/nodes';
 import { registerPower } from './commands/power';
 import { registerRoles } from './commands/roles';
 import { registerTokens } from './commands/tokens';
+import { registerUnbind } from './commands/unbind';
 
 export function buildProgram(): Command {
   const program = new Command('anneal')
@@ -48,6 +51,7 @@ export function buildProgram(): Command {
   registerDeployments(program, client);
   registerRoles(program, client);
   registerNodeRoles(program, client);
+  registerUnbind(program, client);
   registerAttribs(program, client);
   registerPower(program, client);
   registerTokens(program, client);
@@ -68,6 +72,6 @@ export async function runCli(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (err) {
     process.stderr.write(`anneal: ${errorLine(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof CliError ? err.exitCode : 1;
   }
 }

@@ -85,8 +85,7 @@ export const errorCodes = {
   ERR_MOVE_INVALID: {
     status: 422,
     kind: 'user',
-    description:
-      'The node cannot move there (a service node, a retiring node, or a deployment being deleted).',
+    description: 'The node cannot move there (a service node, a retiring node, or a deployment being deleted).',
   },
   ERR_NODE_BUSY: {
     status: 409,
@@ -96,7 +95,8 @@ export const errorCodes = {
   ERR_CHECK_FAILED: {
     status: 502,
     kind: 'operational',
-    description: 'A ready check could not run to its end (it threw, timed out or the node was busy); the cause is attached.',
+    description:
+      'A ready check could not run to its end (it threw, timed out or the node was busy); the cause is attached.',
   },
   ERR_BIND_INVALID: {
     status: 422,

@@ -84,6 +84,12 @@ export interface AdminHooks {
    * e.g. every node's `ssh-access/host-keys`.
    */
   deploymentAttrib(name: string): Promise<DeploymentAttribView[]>;
+  /**
+   * The members of cluster role `role` in the deployment this node-role runs for: every node with a
+   * node-role of that role that is not on its way out (removing members are left out, so a re-run after
+   * a member leaves renders the smaller cluster), ordered by node id, read afresh on each call.
+   */
+  clusterMembers(role: string): Promise<DeploymentNodeView[]>;
   /** IPAM: every allocation of the nodes of this node's deployment, with its network, by network and address. */
   deploymentAllocations(): Promise<AllocationView[]>;
   /** anneal's managed SSH public key line (the key its ssh jig logs in with), or null when it has none. */

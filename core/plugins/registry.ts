@@ -135,6 +135,25 @@ function jsonSchemaOf(schema: ZodType): Record<string, unknown> {
 }
 
 /**
+ * Teardown contract (DESIGN §7b): every role says what unbinding it does to the node — exactly one of
+ * `actions.remove` (undoes what apply did) or a non-empty `noRemove` (why nothing needs undoing).
+ */
+function checkRemoval(spec: RoleSpec, invalid: (field: string, text: string) => void): void {
+  const hasRemove = spec.actions?.remove !== undefined;
+  const reason: unknown = spec.noRemove;
+  if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
+    invalid('noRemove', 'must be a non-empty string saying why removing the role leaves the node as it is');
+  } else if (hasRemove && reason !== undefined) {
+    invalid('noRemove', 'the role has actions.remove too: keep the remove action or the noRemove reason, not both');
+  } else if (!hasRemove && reason === undefined) {
+    invalid(
+      'actions.remove',
+      'missing: give the role actions.remove (undo what its apply did on the node) or noRemove: "<why removing it leaves the node as it is>"',
+    );
+  }
+}
+
+/**
  * Validates the manifests and builds the registry. Throws one AppError whose `code` is the first
  * problem's code, whose message lists every problem, and whose `details.problems` is
  * {@link PluginProblem}[]. Templates are compiled into a fresh renderer (exposed as `renderer`).
@@ -239,6 +258,7 @@ export function loadRegistry(plugins: PluginManifest[]): Registry {
         const fn: unknown = spec.actions?.[action];
         if (fn !== undefined && typeof fn !== 'function') invalid(at, `actions.${action}`, 'must be a function');
       }
+      checkRemoval(spec, (field, text) => invalid(at, field, text));
     }
   }
 

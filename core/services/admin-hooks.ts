@@ -132,6 +132,10 @@ export function adminHooksFor(
         .filter((n) => byNode.has(n.id))
         .map((n) => ({ name: n.name, address: n.address, value: byNode.get(n.id) }));
     },
+    async clusterMembers(role) {
+      const { deploymentId } = await deps.store.nodes.get(node.id);
+      return deps.store.nodeRoles.members(deploymentId, role);
+    },
     async deploymentAllocations() {
       const { deploymentId } = await deps.store.nodes.get(node.id);
       const allocations = await deps.store.networks.allocations({ nodeDeploymentId: deploymentId });

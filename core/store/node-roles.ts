@@ -207,12 +207,23 @@ export function nodeRolesRepo(prisma: Client) {
     });
   }
 
+  /** Nodes (name, address) with a node-role of `role` in the deployment that is not on its way out, by node id. */
+  async function members(deploymentId: number, role: string): Promise<{ name: string; address: string | null }[]> {
+    const rows = await prisma.nodeRole.findMany({
+      where: { deploymentId, role: { name: role }, state: { notIn: [...removalStates] } },
+      select: { node: { select: { name: true, address: true } } },
+      orderBy: { nodeId: 'asc' },
+    });
+    return rows.map((r) => r.node);
+  }
+
   /** A forced re-run of a destructive role: it counts as never having run (run-job then runs it). */
   async function forgetRuns(id: number, now: number): Promise<void> {
     await prisma.nodeRole.update({ where: { id }, data: { runCount: 0, updatedAt: big(now) } });
   }
 
   return {
+    members,
     forgetRuns,
     states,
     walls,

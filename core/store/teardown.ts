@@ -234,7 +234,10 @@ export function teardownRepo(prisma: Client) {
           data: { deploymentId: d.parentId, updatedAt: big(now) },
         });
       }
-      const serviceNodes = await prisma.node.findMany({ where: { deploymentId: d.id, system: true }, select: { id: true } });
+      const serviceNodes = await prisma.node.findMany({
+        where: { deploymentId: d.id, system: true },
+        select: { id: true },
+      });
       await prisma.attribValue.deleteMany({
         where: {
           OR: [

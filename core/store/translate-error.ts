@@ -31,7 +31,9 @@ export function translatePrismaError(err: unknown): unknown {
 
 /** True for the ERR_CONFLICT a unique constraint raised (a concurrent insert of the same key). */
 export function isUniqueConflict(err: unknown): boolean {
-  return err instanceof AppError && err.code === 'ERR_CONFLICT' && (err.details as { unique?: boolean })?.unique === true;
+  return (
+    err instanceof AppError && err.code === 'ERR_CONFLICT' && (err.details as { unique?: boolean })?.unique === true
+  );
 }
 
 /** Wraps every async method of every repository with translatePrismaError. */

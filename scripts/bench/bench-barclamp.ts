@@ -15,6 +15,7 @@ export default defineBarclamp({
         description: `bench layer ${i + 1}`,
         jig: 'noop',
         flags: ['implicit'],
+        noRemove: 'benchmark: noop, writes nothing',
         ...(i ? { requires: [benchLayers[i - 1]!] } : {}),
       },
     ]),

@@ -2,26 +2,34 @@
  * A lab and an in-process anneal for the ready-state barclamps' e2e tests (test/e2e/lab/{ntp,dns,proxy}):
  * lab nodes in one deployment whose `anneal/admin-address` is the lab's host address, the given roles
  * bound on every node (their service roles follow onto the service node), helpers to converge, bump,
- * read runs, talk to nodes over ssh and stop the service daemons through their roles' `remove` actions.
+ * read runs, talk to nodes over ssh, run any node-role's `remove` action where its jig runs (the context
+ * built as the annealer builds it), and stop the service daemons.
+ *
+ * The data dir lies in a fresh 0700 directory (as a clone under /root would): the service daemons must
+ * not need to reach it (their files live under /run/anneal). Teardown stops every service daemon and
+ * waits until it is gone (core/services/service-daemons.ts) before it removes any directory.
  *
  * Prerequisites: the lab's (root, iproute2, sshd, ipmi_sim…) and the programs the barclamps run; with
  * CI=true a missing one fails the test, otherwise the suite is skipped with the reason.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { adminUnavailable } from '../../core/annealer/role-context';
+import { createJigs } from '../../core/annealer/jigs';
+import { adminUnavailable, roleContext } from '../../core/annealer/role-context';
 import { boot, type Anneal } from '../../core/boot';
 import { loadConfig } from '../../core/config';
 import type { NodeRoleRecord, RunRecord } from '../../core/domain/records';
 import { createLocalExecutor } from '../../core/exec/local';
+import { createMemoryHostKeyStore, createSshPool } from '../../core/exec/ssh';
 import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../core/lab';
 import { silentLogger } from '../../core/log';
 import type { NodeView } from '../../core/plugins/manifest';
 import { roleTemplateData } from '../../core/plugins/registry';
+import { stopServiceDaemons } from '../../core/services/service-daemons';
 import { freshDatabase, type TestDatabase } from './engines';
 import { requireLab, ssh, sshArgs, type SshResult } from './lab-e2e';
 
@@ -50,6 +58,12 @@ export interface ReadyLab {
   rerun(ids: number[]): Promise<number>;
   /** Runs the role's `remove` action on the admin host, as the local jig would; returns its stdout. */
   remove(role: string): Promise<string>;
+  /**
+   * Runs the `remove` action of a role on a node (by name) where its jig runs, with the context the
+   * annealer builds (core/annealer/role-context.ts; attribs: the deployment's, else the defaults);
+   * returns its stdout. Until the annealer runs removals itself, this is how tests run them.
+   */
+  removeOn(role: string, nodeName: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -76,9 +90,16 @@ export async function readyLab(opts: {
     await labDown({ name }).catch(() => undefined);
     throw err;
   });
-  const dataDir = mkdtempSync(path.join(tmpdir(), `anneal-${name}-`));
-  // The daemons drop privileges (_chrony, dnsmasq, tinyproxy): they must be able to reach their directory.
-  chmodSync(dataDir, 0o755);
+  // 0700 (mkdtemp): the daemons' users (_chrony, dnsmasq, tinyproxy) cannot traverse it, as under /root.
+  const home = mkdtempSync(path.join(tmpdir(), `anneal-${name}-`));
+  const dataDir = path.join(home, 'data');
+  mkdirSync(dataDir);
+  const serviceDir = path.join(dataDir, 'services');
+  /** Stops every service daemon of this instance and waits until it is gone, then removes the files. */
+  const teardown = async () => {
+    await stopServiceDaemons(serviceDir, silentLogger, { purge: true });
+    rmSync(home, { recursive: true, force: true });
+  };
   let anneal: Anneal | undefined;
   let db: TestDatabase | undefined;
   try {
@@ -95,8 +116,9 @@ export async function readyLab(opts: {
     );
     const { services, store, annealer, registry } = anneal;
     const d = await services.inventory.createDeployment({ name: DEPLOYMENT }, 'test');
-    const attribs = { 'anneal/admin-address': lab.hostIp, ...opts.attribs };
-    for (const [k, v] of Object.entries(attribs)) await services.changes.setAttrib('deployment', d.id, k, v, 'test');
+    const deploymentAttribs = { 'anneal/admin-address': lab.hostIp, ...opts.attribs };
+    for (const [k, v] of Object.entries(deploymentAttribs))
+      await services.changes.setAttrib('deployment', d.id, k, v, 'test');
     for (const [i, n] of lab.nodes.entries()) {
       const node = await services.inventory.createNode(
         { name: n.name, address: n.ip, macs: n.macs, alive: true, deployment: DEPLOYMENT },
@@ -107,8 +129,13 @@ export async function readyLab(opts: {
       }
     }
     await services.changes.commitDeployment(DEPLOYMENT, 'test');
-    const serviceDir = path.join(dataDir, 'services');
     let started = false;
+    const pool = createSshPool({
+      username: 'root',
+      privateKey: readFileSync(key, 'utf8'),
+      hostKeys: createMemoryHostKeyStore(),
+    });
+    const jigs = createJigs({ localEnv: { ...process.env, ANNEAL_SERVICE_DIR: serviceDir }, ssh: pool });
     const self: ReadyLab = {
       name,
       lab,
@@ -189,11 +216,37 @@ export async function readyLab(opts: {
         if (!result.done) throw new Error(`remove of ${role} answered not yet: ${result.reason}`);
         return result.output?.stdout ?? '';
       },
+      async removeOn(role, nodeName) {
+        const loaded = registry.role(role);
+        const remove = loaded.spec.actions?.remove;
+        if (!remove) throw new Error(`role ${role} has no remove action`);
+        const n = (await store.nodes.list({})).find((x) => x.name === nodeName);
+        if (!n) throw new Error(`no node ${nodeName}`);
+        const node: NodeView = {
+          id: n.id,
+          name: n.name,
+          macs: n.macs,
+          bmcAddress: n.bmcAddress,
+          address: n.address,
+          admin: n.admin,
+          system: n.system,
+          facts: n.facts,
+        };
+        const attribs: Record<string, unknown> = {};
+        for (const w of loaded.wants) attribs[w] = registry.attrib(w).default;
+        Object.assign(attribs, Object.fromEntries(Object.entries(deploymentAttribs).filter(([k]) => k in attribs)));
+        const input = { role: loaded, node, deployment: DEPLOYMENT, attribs, generation: 0, wall: {} };
+        const env = { registry, jigs, now: Date.now, log: silentLogger, admin: adminUnavailable };
+        const result = await remove(roleContext(input, env, AbortSignal.timeout(loaded.timeoutMs)));
+        if (!result.done) throw new Error(`remove of ${role} on ${nodeName} answered not yet: ${result.reason}`);
+        return result.output?.stdout ?? '';
+      },
       async close() {
         await anneal?.close();
+        await pool.dispose();
         await db?.drop();
         await labDown({ name });
-        rmSync(dataDir, { recursive: true, force: true });
+        await teardown();
       },
     };
     return self;
@@ -201,7 +254,7 @@ export async function readyLab(opts: {
     await anneal?.close().catch(() => undefined);
     await db?.drop().catch(() => undefined);
     await labDown({ name }).catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
+    await teardown().catch(() => undefined);
     throw err;
   }
 }

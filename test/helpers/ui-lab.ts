@@ -6,7 +6,6 @@
  * so the test decides when the converge starts. Also: the Chromium gate and the page captures file that
  * the secrets sweep reads.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { boot } from '../../core/boot';
 import { loadConfig } from '../../core/config';
 import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../core/lab';
 import { silentLogger } from '../../core/log';
+import { stopServiceDaemons } from '../../core/services/service-daemons';
 import { freshDatabase, type TestDatabase } from './engines';
 import { ssh } from './lab-e2e';
 import { apiCaller, freePort, spawnServer, TEST_ADMIN_TOKEN, type ServerChild } from './server';
@@ -75,10 +75,6 @@ export interface UiLab {
   close(): Promise<void>;
 }
 
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve) => execFile(cmd, args, (_err, stdout) => resolve(String(stdout))));
-}
-
 /**
  * Brings up `nodes` lab nodes and the server (env: extra server environment), sets up `system` as the
  * ready-state test does (admin address, no clock setting, debian-12, the lab's inventory) and registers
@@ -109,15 +105,9 @@ export async function startUiLab(opts: {
   };
   const close = async () => {
     await server?.stop();
-    // The service daemons (chronyd, dnsmasq, tinyproxy) run on this host with their files under dataDir.
-    const pids = (await run('pgrep', ['-f', `${dataDir}/services/`])).split('\n').filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGTERM');
-      } catch {
-        /* gone already */
-      }
-    }
+    // The service daemons (chronyd, dnsmasq, tinyproxy) run on this host: stop them and wait until they
+    // are gone (nothing writes their files any more) before anything is removed.
+    await stopServiceDaemons(path.join(dataDir, 'services'), silentLogger, { purge: true });
     await db?.drop();
     await labDown({ name }).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });

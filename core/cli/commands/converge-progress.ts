@@ -8,7 +8,13 @@
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 
-export type Counts = Record<'proposed' | 'blocked' | 'todo' | 'transition' | 'active' | 'error', number>;
+/**
+ * Node-roles per state. `removing` (its remove action is queued or runs, once what depends on it is gone)
+ * and `remove-error` (its remove action failed) are the way out: unbind, deployment delete, node move or
+ * retire. A server from before teardown leaves them out; they read as 0.
+ */
+export type Counts = Record<'proposed' | 'blocked' | 'todo' | 'transition' | 'active' | 'error', number> &
+  Partial<Record<'removing' | 'remove-error', number>>;
 
 export interface LayerTotal {
   total: number;
@@ -29,12 +35,17 @@ export interface StatusDocument {
     node: string;
     role: string;
     layer: string;
+    /** `error` or `remove-error`; servers from before teardown leave it out. */
+    state?: string;
     attempts: number;
     error: { code: string; message: string; details?: Record<string, unknown> } | null;
   }[];
 }
 
-/** `managed-node         3/4 active, 1 running`: the counts other than active that are not zero. */
+/**
+ * `managed-node         3/4 active, 1 running, 2 removing`: the counts other than active that are not
+ * zero, removals (`removing`, `remove-error`) last.
+ */
 export function layerLine(layer: string, t: LayerTotal, width = 0): string {
   const c = t.counts;
   const rest = (
@@ -44,12 +55,22 @@ export function layerLine(layer: string, t: LayerTotal, width = 0): string {
       ['blocked', 'blocked'],
       ['proposed', 'proposed'],
       ['error', 'error'],
+      ['removing', 'removing'],
+      ['remove-error', 'remove-error'],
     ] as const
   )
     .filter(([k]) => (c[k] ?? 0) > 0)
     .map(([k, label]) => `, ${c[k]} ${label}`)
     .join('');
   return `${layer.padEnd(width)}  ${c.active ?? 0}/${t.total} active${rest}`;
+}
+
+/** `, 2 removing, 1 remove-error` for a headline; empty when nothing is on its way out. */
+export function removalCounts(c: Partial<Counts>): string {
+  return (['removing', 'remove-error'] as const)
+    .filter((k) => (c[k] ?? 0) > 0)
+    .map((k) => `, ${c[k]} ${k}`)
+    .join('');
 }
 
 export interface ConvergeProgress {

@@ -1,10 +1,14 @@
 /**
  * `anneal node-roles list|show|runs|retry|rerun`: a role bound to a node, the annealer's unit of work.
- * Reads take `--json` (the API's answer unchanged). `retry` takes a node-role in error back to todo
- * (ERR_STATE_INVALID otherwise); `rerun` runs an active or failed one again, then what depends on it.
+ * Reads take `--json` (the API's answer unchanged). `retry` takes a node-role in error back to todo, or
+ * one in remove-error back to removing (ERR_STATE_INVALID otherwise); `rerun` runs an active or failed
+ * one again, then what depends on it. A destructive role (RAID, BIOS) that already ran re-runs only with
+ * `--force` (ERR_FORCE_REQUIRED without), which asks to confirm (confirm.ts); --force on any other role
+ * is ERR_FORCE_INVALID.
  */
 import type { Command } from 'commander';
 import { CliError, type ApiClient } from '../client';
+import { confirm } from '../confirm';
 import { cell, print, printFields, printTable } from '../output';
 import { tail } from './converge-failures';
 
@@ -43,7 +47,7 @@ export function registerNodeRoles(program: Command, client: Client): void {
     .option('--deployment <deployment>', 'id or name')
     .option('--node <node>', 'id or name')
     .option('--role <role>', 'role name')
-    .option('--state <state>', 'proposed | blocked | todo | transition | active | error')
+    .option('--state <state>', 'proposed | blocked | todo | transition | active | error | removing | remove-error')
     .option('--json', 'print JSON')
     .action(async (o: { deployment?: string; node?: string; role?: string; state?: string; json?: boolean }) => {
       const q = new URLSearchParams();
@@ -113,7 +117,9 @@ export function registerNodeRoles(program: Command, client: Client): void {
     });
   nodeRoles
     .command('retry <id>')
-    .description('take a node-role in error back to todo (after fixing the cause)')
+    .description(
+      'after fixing the cause: take a node-role in error back to todo, or one in remove-error back to removing',
+    )
     .option('--json', 'print the API answer as JSON')
     .action(async (raw: string, o: { json?: boolean }) => {
       const nr = await client().post<Row>(`/node-roles/${nodeRoleId(raw)}/retry`);
@@ -123,10 +129,26 @@ export function registerNodeRoles(program: Command, client: Client): void {
     });
   nodeRoles
     .command('rerun <id>')
-    .description('run an active or failed node-role again, then every node-role that depends on it')
+    .description(
+      'run an active or failed node-role again, then every node-role that depends on it ' +
+        '(a destructive role that ran needs --force)',
+    )
+    .option('--force', 're-run a destructive role (RAID, BIOS) that already ran; asks to confirm')
+    .option('--yes', 'confirm --force without asking (needed without a terminal)')
     .option('--json', 'print the API answer as JSON')
-    .action(async (raw: string, o: { json?: boolean }) => {
-      const res = await client().post<{ nodeRole: number; rerun: number[] }>(`/node-roles/${nodeRoleId(raw)}/rerun`);
+    .action(async (raw: string, o: { force?: boolean; yes?: boolean; json?: boolean }) => {
+      const id = nodeRoleId(raw);
+      if (o.force)
+        await confirm(
+          {
+            consequence: `re-running node-role ${id} with --force runs its destructive role again (settings it made are made anew; data it wiped, such as disks under RAID, is lost again)`,
+          },
+          o.yes,
+        );
+      const res = await client().post<{ nodeRole: number; rerun: number[] }>(
+        `/node-roles/${id}/rerun`,
+        o.force ? { force: true } : undefined,
+      );
       print(o.json, res, () =>
         process.stdout.write(
           `node-role ${res.nodeRole} runs again, with what depends on it: node-roles ${res.rerun.join(', ')}\n`,

@@ -1,10 +1,12 @@
 /**
- * `anneal nodes list|show|checks|commit|propose|redeploy`. Reads take `--json` (the API's answer
- * unchanged); `checks` exits 1 when a check fails, printing what it saw and how to fix it.
+ * `anneal nodes list|show|checks|commit|propose|redeploy|move|delete`. Reads take `--json` (the API's
+ * answer unchanged); `checks` exits 1 when a check fails, printing what it saw and how to fix it.
+ * `move` and `delete` (retire) are registered by nodes-lifecycle.ts.
  */
 import type { Command } from 'commander';
 import { seg, type ApiClient } from '../client';
 import { print, printFields, printTable } from '../output';
+import { registerNodesLifecycle } from './nodes-lifecycle';
 
 type Client = () => ApiClient;
 type Row = Record<string, unknown>;
@@ -100,4 +102,5 @@ export function registerNodes(program: Command, client: Client): void {
         print(o.json, res, (n) => process.stdout.write(`${String(n.name ?? node)}: ${String(n.state ?? verb)}\n`));
       });
   }
+  registerNodesLifecycle(nodes, client);
 }

@@ -7,7 +7,7 @@
  * a node's resolver is broken. `remove` stops the service.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { labUp } from '../../../core/lab';
 import { silentLogger } from '../../../core/log';
@@ -155,7 +155,13 @@ describe('e2e: dns barclamp on lab nodes', function () {
   it('remove stops the service: nothing is left listening on the admin host', async () => {
     const pid = livePid(pidFile());
     expect(pid).to.be.a('number');
-    expect(await t.remove('dns-service')).to.equal(`stopped dnsmasq ${pid}\n`);
+    // Its files live in /run/anneal/<id>/dnsmasq, linked from the service dir: both go once it stopped.
+    const dir = realpathSync(path.join(t.serviceDir, 'dnsmasq'));
+    expect(dir).to.match(/^\/run\/anneal\/[0-9a-f]{16}\/dnsmasq$/);
+    expect(await t.remove('dns-service')).to.equal(`stopped dnsmasq ${pid}\nremoved: ${dir}\n`);
+    expect(existsSync(dir), dir).to.equal(false);
+    expect(existsSync(path.join(t.serviceDir, 'dnsmasq'))).to.equal(false);
+    expect(await t.remove('dns-service')).to.match(/^not running: dnsmasq of /);
     expect(livePid(pidFile())).to.equal(null);
     expect(listeningOn(pid!)).to.deep.equal([]);
   });

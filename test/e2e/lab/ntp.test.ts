@@ -8,7 +8,7 @@
  * service.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { listeningOn, livePid, readyLab, requireReadyLab, type ReadyLab } from '../../helpers/ready-lab';
 
@@ -62,7 +62,7 @@ describe('e2e: ntp barclamp on lab nodes', function () {
     expect(listeningOn(svcPid!)).to.deep.equal(['10.231.0.1:123']);
     const svcArgs = readFileSync(`/proc/${svcPid}/cmdline`, 'utf8').replaceAll('\0', ' ');
     expect(svcArgs).to.match(/^chronyd -x /);
-    expect(svcArgs).to.include(path.join(t.serviceDir, 'chrony/chrony.conf'));
+    expect(svcArgs).to.include(path.join(realpathSync(path.join(t.serviceDir, 'chrony')), 'chrony.conf'));
 
     const before: Record<string, ReturnType<typeof nodeState>> = {};
     for (const n of t.lab.nodes) {
@@ -145,7 +145,12 @@ describe('e2e: ntp barclamp on lab nodes', function () {
   it('remove stops the service: nothing is left listening on the admin host', async () => {
     const pid = livePid(pidFile());
     expect(pid).to.be.a('number');
-    expect(await t.remove('ntp-service')).to.equal(`stopped chronyd ${pid}\n`);
+    // Its files live in /run/anneal/<id>/chrony, linked from the service dir: both go once it stopped.
+    const dir = realpathSync(path.join(t.serviceDir, 'chrony'));
+    expect(dir).to.match(/^\/run\/anneal\/[0-9a-f]{16}\/chrony$/);
+    expect(await t.remove('ntp-service')).to.equal(`stopped chronyd ${pid}\nremoved: ${dir}\n`);
+    expect(existsSync(dir), dir).to.equal(false);
+    expect(existsSync(path.join(t.serviceDir, 'chrony'))).to.equal(false);
     expect(livePid(pidFile())).to.equal(null);
     expect(listeningOn(pid!)).to.deep.equal([]);
     expect(await t.remove('ntp-service')).to.match(/^not running: chronyd of /);

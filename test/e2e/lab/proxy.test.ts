@@ -7,7 +7,7 @@
  * No traffic leaves 10.231.0.0/24.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -128,7 +128,13 @@ describe('e2e: proxy barclamp on lab nodes', function () {
   it('remove stops the service: nothing is left listening on the admin host', async () => {
     const pid = livePid(pidFile());
     expect(pid).to.be.a('number');
-    expect(await t.remove('proxy-service')).to.equal(`stopped tinyproxy ${pid}\n`);
+    // Its files live in /run/anneal/<id>/tinyproxy, linked from the service dir: both go once it stopped.
+    const dir = realpathSync(path.join(t.serviceDir, 'tinyproxy'));
+    expect(dir).to.match(/^\/run\/anneal\/[0-9a-f]{16}\/tinyproxy$/);
+    expect(await t.remove('proxy-service')).to.equal(`stopped tinyproxy ${pid}\nremoved: ${dir}\n`);
+    expect(existsSync(dir), dir).to.equal(false);
+    expect(existsSync(path.join(t.serviceDir, 'tinyproxy'))).to.equal(false);
+    expect(await t.remove('proxy-service')).to.match(/^not running: tinyproxy of /);
     expect(livePid(pidFile())).to.equal(null);
     expect(listeningOn(pid!)).to.deep.equal([]);
     const n1 = t.lab.nodes[0]!;

@@ -20,6 +20,7 @@ import { loadConfig } from '../../../core/config';
 import type { NodeRoleRecord } from '../../../core/domain/records';
 import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../../core/lab';
 import { createLogger, silentLogger } from '../../../core/log';
+import { stopServiceDaemons } from '../../../core/services/service-daemons';
 import { freshDatabase, type TestDatabase } from '../../helpers/engines';
 import { requireReadyLab } from '../../helpers/ready-lab';
 import { addTestAdminToken, freePort, TEST_ADMIN_TOKEN, waitFor } from '../../helpers/server';
@@ -133,8 +134,9 @@ describe('e2e: 5 discovered lab nodes converge to ready-node (system deployment)
     for (const s of servers) s.close();
     await db?.drop();
     await labDown({ name }).catch(() => undefined); // also after a lab up that failed half-way
-    // The service daemons (chronyd, dnsmasq, tinyproxy) run on this host with their files under dataDir.
-    if (dataDir) await run('pkill', ['-f', `${dataDir}/services/`], {}, 10_000);
+    // The service daemons (chronyd, dnsmasq, tinyproxy) run on this host: stop them and wait until they
+    // are gone (nothing writes their files any more), then remove the files.
+    if (dataDir) await stopServiceDaemons(path.join(dataDir, 'services'), silentLogger, { purge: true });
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -87,6 +87,7 @@ for (const engine of engines) {
           nodeRoleId: (thrown.checks[0] as { nodeRoleId: number }).nodeRoleId,
           name: 'test-ready',
           ok: false,
+          code: 'ERR_REMOTE_UNREACHABLE',
           detail: 'n1.lab did not answer',
           remediation: 'fix what the message says, then run the checks again (GET /api/v2/nodes/n1.lab/checks)',
         },

@@ -21,7 +21,16 @@ describeApi('api/deployments/:ref/status (the layer cake)', (api) => {
     expect(body.deployment).to.deep.equal({ id: 2, name: 'd1', state: 'proposed' });
     expect(body.layers).to.deep.equal(['test-discover', 'test-os', 'services', 'other']);
     expect(body.total).to.equal(9);
-    expect(body.counts).to.deep.equal({ proposed: 9, blocked: 0, todo: 0, transition: 0, active: 0, error: 0 });
+    expect(body.counts).to.deep.equal({
+      proposed: 9,
+      blocked: 0,
+      todo: 0,
+      transition: 0,
+      active: 0,
+      error: 0,
+      removing: 0,
+      'remove-error': 0,
+    });
     expect(body.converged).to.equal(false);
 
     await api().post('/deployments/d1/commit');
@@ -57,7 +66,7 @@ describeApi('api/deployments/:ref/status (the layer cake)', (api) => {
         },
       ].sort((a, b) => (a.name < b.name ? -1 : 1)),
       total: 9,
-      counts: { proposed: 0, blocked: 0, todo: 0, transition: 0, active: 9, error: 0 },
+      counts: { proposed: 0, blocked: 0, todo: 0, transition: 0, active: 9, error: 0, removing: 0, 'remove-error': 0 },
       layerTotals: {
         'test-discover': { total: 2, counts: { active: 2 } },
         'test-os': { total: 4, counts: { active: 4 } },

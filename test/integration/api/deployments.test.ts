@@ -23,7 +23,16 @@ const system = deployment({
   system: true,
   state: 'committed',
 });
-const noNodeRoles = { proposed: 0, blocked: 0, todo: 0, transition: 0, active: 0, error: 0 };
+const noNodeRoles = {
+  proposed: 0,
+  blocked: 0,
+  todo: 0,
+  transition: 0,
+  active: 0,
+  error: 0,
+  removing: 0,
+  'remove-error': 0,
+};
 
 describeApi('api/deployments', (api) => {
   it('creates a deployment under system and returns it by name, by id and in the list', async () => {

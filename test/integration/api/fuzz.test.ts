@@ -54,6 +54,9 @@ function wrongTypes(): Case[] {
     ['POST', '/networks/nope/ranges', { name: 'r1', first: '10.9.0.10', last: '10.9.0.20' }],
     ['POST', '/networks/nope/allocations', { node: 'n1.lab' }],
     ['POST', '/tokens', { name: 'new-token', role: 'operator' }],
+    ['POST', '/deployments/d1/unbind', { role: 'test-os', node: 'n1.lab', force: false }],
+    ['POST', '/nodes/n1.lab/move', { deployment: 'system', force: false }],
+    ['POST', '/node-roles/1/rerun', { force: false }],
   ];
   const fields: Record<string, string[]> = {
     '/nodes': ['name', 'macs', 'bmcAddress', 'bmcPassword', 'address', 'alive', 'deployment'],
@@ -68,6 +71,9 @@ function wrongTypes(): Case[] {
     '/networks/nope/ranges': ['name', 'first', 'last'],
     '/networks/nope/allocations': ['node', 'range', 'address'],
     '/tokens': ['name', 'role'],
+    '/deployments/d1/unbind': ['role', 'node', 'force'],
+    '/nodes/n1.lab/move': ['deployment', 'force'],
+    '/node-roles/1/rerun': ['force'],
   };
   const cases: Case[] = [];
   for (const [method, path, valid] of bodies) {
@@ -82,7 +88,7 @@ function wrongTypes(): Case[] {
         )
           continue;
         if (Array.isArray(v) && v.length === 0 && field === 'macs') continue;
-        if (typeof v === 'boolean' && ['alive', 'available'].includes(field)) continue;
+        if (typeof v === 'boolean' && ['alive', 'available', 'force'].includes(field)) continue;
         if (v === 'x'.repeat(5000) && ['password', 'bmcPassword'].includes(field)) continue;
         if (v === '' && field === 'description') continue;
         if (typeof v === 'number' && ['parent', 'node', 'deployment', 'vlan'].includes(field) && v === 1) continue;
@@ -108,6 +114,11 @@ function unknownRefsAndNames(): Case[] {
     cases.push({ method: 'GET', path: `/deployments/${ref}` });
     cases.push({ method: 'POST', path: `/deployments/${ref}/commit` });
     cases.push({ method: 'POST', path: `/deployments/${ref}/bind`, body: { role: 'test-os', node: 'n1.lab' } });
+    cases.push({ method: 'POST', path: `/deployments/${ref}/unbind`, body: { role: 'test-os', node: 'n1.lab' } });
+    cases.push({ method: 'DELETE', path: `/deployments/${ref}` });
+    cases.push({ method: 'POST', path: `/nodes/${ref}/move`, body: { deployment: 'system' } });
+    cases.push({ method: 'POST', path: '/nodes/n1.lab/move', body: { deployment: ref } });
+    cases.push({ method: 'DELETE', path: `/nodes/${ref}` });
     if (malformedName) {
       cases.push({ method: 'POST', path: '/nodes', body: { name: decodeURIComponent(safeDecode(ref)) } });
       cases.push({ method: 'POST', path: '/deployments', body: { name: decodeURIComponent(safeDecode(ref)) } });
@@ -158,8 +169,20 @@ function semanticErrors(): Case[] {
     // Oversized bodies.
     { method: 'POST', path: '/nodes', body: { name: 'big.lab', description: 'x'.repeat(2 * 1024 * 1024) } },
     { method: 'PUT', path: '/deployments/d1/attribs/test/marker', body: { value: 'x'.repeat(1024 * 1024 + 10) } },
+    // The way out: nothing bound, protected or invalid targets, force where it means nothing.
+    { method: 'POST', path: '/deployments/d1/unbind', body: { role: 'test-workload', node: 'n1.lab' } },
+    { method: 'POST', path: '/deployments/system/unbind', body: { role: 'test-os', node: 'n1.lab' } },
+    { method: 'POST', path: '/deployments/d1/unbind', body: { role: 'no-such-role', node: 'n1.lab' } },
+    { method: 'DELETE', path: '/deployments/system' },
+    { method: 'DELETE', path: '/deployments/d1?force=yes' },
+    { method: 'DELETE', path: '/nodes/n1.lab?force=1' },
+    { method: 'DELETE', path: '/nodes/d1.service.anneal.internal' },
+    { method: 'POST', path: '/nodes/d1.service.anneal.internal/move', body: { deployment: 'system' } },
+    { method: 'POST', path: '/nodes/n1.lab/move', body: { deployment: 'nope' } },
+    { method: 'POST', path: '/node-roles/1/rerun', body: { force: true } },
+    { method: 'POST', path: '/node-roles/1/rerun', body: { force: 'yes' } },
     // Unknown routes and methods.
-    { method: 'DELETE', path: '/nodes/n1.lab' },
+    { method: 'PUT', path: '/nodes/n1.lab/move' },
     { method: 'PUT', path: '/deployments' },
     { method: 'GET', path: '/no-such-route' },
     { method: 'GET', path: '/nodes?limit=0&offset=-1' },

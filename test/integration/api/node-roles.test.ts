@@ -128,7 +128,10 @@ for (const engine of engines) {
       const res = await api.get('/node-roles?state=done&limit=0');
       const issues = [
         { field: 'limit', message: 'expected a whole number between 1 and 1000' },
-        { field: 'state', message: 'expected one of: proposed, blocked, todo, transition, active, error' },
+        {
+          field: 'state',
+          message: 'expected one of: proposed, blocked, todo, transition, active, error, removing, remove-error',
+        },
       ];
       expect(res.status).to.equal(400);
       expect(res.body).to.deep.equal({
@@ -191,6 +194,8 @@ for (const engine of engines) {
       const run = {
         id: runId,
         nodeRoleId: 3,
+        nodeId: (await api.anneal.store.nodeRoles.get(3)).nodeId,
+        action: 'apply',
         attempt: 1,
         worker: api.anneal.annealer.workerId,
         status: 'succeeded',
@@ -225,7 +230,8 @@ for (const engine of engines) {
       expect(res.body).to.deep.equal({
         error: {
           code: 'ERR_STATE_INVALID',
-          message: 'node-role 7 (test-workload on n1.lab) is active, not error: only failed node-roles can be retried',
+          message:
+            'node-role 7 (test-workload on n1.lab) is active, not error or remove-error: only failed node-roles can be retried',
         },
       });
     });

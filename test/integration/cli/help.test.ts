@@ -1,7 +1,8 @@
 /**
  * The CLI's usage contract, on the real bin/anneal (no server needed): `--help` works on every command
  * of the program's tree (exit 0, a Usage line naming the command), every read command takes `--json`,
- * and usage errors are one line on stderr with a pointer to --help and exit 1.
+ * usage errors are one line on stderr with a pointer to --help and exit 1, and a destructive change
+ * without a terminal and without --yes is refused in one line with exit 2 before anything is sent.
  */
 import { expect } from 'chai';
 import type { Command } from 'commander';
@@ -47,6 +48,8 @@ describe('cli: usage (--help everywhere, --json on reads, one-line usage errors)
       expect(top, group).to.include(group);
     expect(top).to.include('converge');
     expect(top).to.include('whoami');
+    expect(top).to.include('unbind');
+    expect(paths.map((p) => p.join(' '))).to.include.members(['deployments delete', 'nodes move', 'nodes delete']);
     expect(paths.length).to.be.greaterThan(40);
   });
 
@@ -87,6 +90,8 @@ describe('cli: usage (--help everywhere, --json on reads, one-line usage errors)
       [['tokens', 'create', 'ci'], "required option '--role <role>' not specified"],
       [['attribs', 'set', 'node', 'n1'], "missing required argument 'attrib'"],
       [['power', 'boot', 'n1'], "missing required argument 'device'"],
+      [['unbind', 'd1', 'test-os'], "missing required argument 'node'"],
+      [['nodes', 'move', 'n1'], "missing required argument 'deployment'"],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args, unreachable);
@@ -127,6 +132,46 @@ describe('cli: usage (--help everywhere, --json on reads, one-line usage errors)
         code: 1,
         stdout: '',
         stderr: `anneal: ${message}\n`,
+      });
+    }
+  });
+
+  it('refuses a destructive change without a terminal or --yes before calling the server, exit 2', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['deployments', 'delete', 'lab'],
+        'deleting deployment lab removes its node-roles from its nodes (their remove actions run), then the deployment, and cannot be undone',
+      ],
+      [
+        ['deployments', 'delete', 'lab', '--force'],
+        'deleting deployment lab with --force deletes its node-roles without running their remove actions (nothing is cleaned up on its nodes) and cannot be undone',
+      ],
+      [
+        ['nodes', 'delete', 'n1'],
+        'retiring node n1 removes its node-roles (their remove actions run), then the node and its records, and cannot be undone',
+      ],
+      [
+        ['nodes', 'move', 'n1', 'lab', '--force'],
+        'moving n1 with --force deletes its node-roles in its deployment without running their remove actions (nothing is cleaned up on the node)',
+      ],
+      [
+        ['unbind', 'lab', 'ntp-client', 'n1', '--force'],
+        'unbinding ntp-client from n1 in lab with --force deletes its node-roles without running their remove actions (nothing is cleaned up on the node)',
+      ],
+      [
+        ['node-roles', 'rerun', '7', '--force'],
+        're-running node-role 7 with --force runs its destructive role again (settings it made are made anew; data it wiped, such as disks under RAID, is lost again)',
+      ],
+    ];
+    for (const [args, consequence] of cases) {
+      const r = await cli(args, unreachable);
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).to.deep.equal({
+        args,
+        code: 2,
+        stdout: '',
+        stderr:
+          `anneal: ${consequence}, and stdin is not a terminal to confirm it on: nothing was sent ` +
+          '[ERR_CLI_NOT_CONFIRMED] — add --yes to confirm\n',
       });
     }
   });

@@ -238,7 +238,7 @@ describe('cli: nodes, deployments, roles, node-roles, attribs (real server, SQLi
       expect(r.code).to.equal(1);
       expect(r.stdout).to.equal('');
       expect(r.stderr).to.match(
-        /^anneal: node-role \d+ \(test-os on n1\.lab\) is active, not error: .* \[ERR_STATE_INVALID\]\n$/,
+        /^anneal: node-role \d+ \(test-os on n1\.lab\) is active, not error( or remove-error)?: .* \[ERR_STATE_INVALID\]\n$/,
       );
     });
 

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { AppError, type ErrorCode } from '../../../core/errors';
 import type { PluginManifest } from '../../../core/plugins/manifest';
 import { loadRegistry, roleTemplateData, type PluginProblem } from '../../../core/plugins/registry';
+import { barclamps } from '../../../barclamps';
+import { workloads } from '../../../workloads';
 import testBarclamp from '../../fixtures/barclamps/test/manifest';
 import { badDefaultPlugin } from '../../fixtures/barclamps/bad/bad-default';
 import { badTemplatePlugin } from '../../fixtures/barclamps/bad/bad-template';
@@ -374,6 +376,41 @@ describe('plugins/registry', () => {
       expectProblem(err, 'ERR_PLUGIN_INVALID', { ...at, field: 'transientExitCodes' });
       expectProblem(err, 'ERR_PLUGIN_INVALID', { ...at, field: 'requires' });
       expectProblem(err, 'ERR_PLUGIN_INVALID', { ...at, field: 'actions.apply' });
+    });
+
+    it('wants exactly one of actions.remove or a non-empty noRemove on every role, naming the fix', () => {
+      const remove = async () => ({ done: true as const });
+      const err = loadError([
+        invalid.plugin('neither', { noRemove: undefined }),
+        invalid.plugin('both-removes', { actions: { remove } }),
+        invalid.plugin('blank', { noRemove: '  ' }),
+      ]);
+      expect(err.code).to.equal('ERR_PLUGIN_INVALID');
+      expectProblem(
+        err,
+        'ERR_PLUGIN_INVALID',
+        { plugin: 'neither', role: 'neither-role', field: 'actions.remove' },
+        'give the role actions.remove',
+        'noRemove: "<why removing it leaves the node as it is>"',
+      );
+      expectProblem(
+        err,
+        'ERR_PLUGIN_INVALID',
+        { plugin: 'both-removes', role: 'both-removes-role', field: 'noRemove' },
+        'not both',
+      );
+      expectProblem(err, 'ERR_PLUGIN_INVALID', { plugin: 'blank', role: 'blank-role', field: 'noRemove' }, 'non-empty');
+      expect(err.details.problems).to.have.length(3);
+      const ok = loadRegistry([invalid.plugin('undoes', { noRemove: undefined, actions: { remove } })]);
+      expect(ok.role('undoes-role').spec.actions?.remove).to.equal(remove);
+    });
+
+    it('every shipped barclamp role and fixture role says what its removal undoes', () => {
+      const registry = loadRegistry([...barclamps, ...workloads, testBarclamp]);
+      for (const r of registry.roles.values()) {
+        const { remove } = r.spec.actions ?? {};
+        expect(remove !== undefined || (r.spec.noRemove ?? '').length > 10, r.name).to.equal(true);
+      }
     });
 
     it('rejects attribs without a zod schema', () => {
