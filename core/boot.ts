@@ -133,14 +133,39 @@ export async function boot(
       batchSize: opts.batchSize,
       admin: adminHooksFor(deps, core, { redfish: config.redfish }),
       onAudit: () => events.emit({ type: 'audit' }),
+      onRemoved: () => events.emit({ type: 'removed' }),
     });
     const services: Services = { ...core, checks: checksService({ store, checkNode: (id) => annealer.checkNode(id) }) };
     const powerMonitor = createPowerMonitor(deps, services.power, { intervalMs: config.powerPollMs, log });
     const feed = createEventFeed({ store, now, log });
+    // Moves that waited for removals (lifecycle.settleMoves): one pass at a time; a call during a pass
+    // runs one more after it. A failure is retried at the annealer's next recovery pass.
+    let settling: Promise<void> | null = null;
+    let settleAgain = false;
+    const settleMoves = (): void => {
+      if (settling) {
+        settleAgain = true;
+        return;
+      }
+      settling = services.lifecycle
+        .settleMoves()
+        .then(
+          () => undefined,
+          (err: unknown) => log.error({ err }, 'binding the roles of moved nodes failed; retried at the next recovery'),
+        )
+        .finally(() => {
+          settling = null;
+          if (settleAgain) {
+            settleAgain = false;
+            settleMoves();
+          }
+        });
+    };
     const unsubscribe = [
       events.on('work', () => annealer.wake()),
       events.on('audit', () => feed.poke()),
       events.on('node.retired', (e) => powerMonitor.forget(e.nodeId)),
+      events.on('removed', () => settleMoves()),
     ];
     await services.inventory.ensureSystem('anneal');
     return {
@@ -157,6 +182,7 @@ export async function boot(
         feed.close();
         await powerMonitor.stop();
         await annealer.stop();
+        while (settling) await settling;
         await bmcLimits.stop();
         await ssh?.dispose();
         await store.close();

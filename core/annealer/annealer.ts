@@ -58,6 +58,8 @@ export interface AnnealerOptions {
   admin?: (node: NodeView) => AdminHooks;
   /** Told after a write that recorded audit events (errors, removals, finished teardowns). */
   onAudit?: () => void;
+  /** Told after node-roles were removed, and at each recovery pass: moves waiting for removals may go on. */
+  onRemoved?: () => void;
   /** How long a node's checks wait for the node to be free of other work (its lease). */
   checkWaitMs?: number;
 }
@@ -102,6 +104,7 @@ export class Annealer {
   readonly stats: AnnealerStats = { claimed: 0, completed: 0, inFlight: 0 };
   private failure: unknown = null;
   private readonly onAudit: () => void;
+  private readonly onRemoved: () => void;
   private readonly checkWaitMs: number;
 
   constructor(opts: AnnealerOptions) {
@@ -121,6 +124,7 @@ export class Annealer {
     this.admin = opts.admin ?? adminUnavailable;
     this.limits = createLimits({ maxConcurrent: this.maxConcurrent });
     this.onAudit = opts.onAudit ?? (() => undefined);
+    this.onRemoved = opts.onRemoved ?? (() => undefined);
     this.checkWaitMs = opts.checkWaitMs ?? 60_000;
   }
 
@@ -302,6 +306,7 @@ export class Annealer {
       );
       this.onAudit();
     }
+    this.onRemoved();
     const stranded = await this.store.queue.wakeStranded(this.now());
     if (stranded.length)
       this.log.warn({ nodeRoleIds: stranded }, 'blocked node-roles with every parent active were woken');
@@ -468,6 +473,7 @@ export class Annealer {
         this.log.info({ deployment: d.name, nodes: d.nodes }, 'deployment deleted; its nodes are back in its parent');
       for (const n of result.finalized.nodes) this.log.info({ node: n.name }, 'node retired');
       if (result.errored.length || result.removed.length || batch.some((c) => c.kind === 'error')) this.onAudit();
+      if (result.removed.length) this.onRemoved();
     } catch (err) {
       this.log.error(
         { err, count: batch.length },

@@ -25,7 +25,10 @@ export interface CakeRole {
 export type StateCounts = Record<NodeRoleState, number>;
 
 export interface CakeCell {
-  /** Aggregate: error > transition > todo > blocked > proposed > active (active only when all are). */
+  /**
+   * Aggregate: error > remove-error > transition > removing > todo > blocked > proposed > active (active only
+   * when all are): a failure first, then work under way, then work waiting.
+   */
   state: NodeRoleState;
   total: number;
   /** Only the states present. */
@@ -63,7 +66,16 @@ export interface LayerCake {
   failing: CakeFailure[];
 }
 
-const precedence: readonly NodeRoleState[] = ['error', 'transition', 'todo', 'blocked', 'proposed', 'active'];
+const precedence: readonly NodeRoleState[] = [
+  'error',
+  'remove-error',
+  'transition',
+  'removing',
+  'todo',
+  'blocked',
+  'proposed',
+  'active',
+];
 
 /** The aggregate state of a set of node-roles (see {@link CakeCell.state}); `active` for none. */
 export function aggregateState(counts: Partial<StateCounts>): NodeRoleState {
@@ -134,7 +146,7 @@ export function layerCake(
       cell.counts[nr.state] = (cell.counts[nr.state] ?? 0) + 1;
       cell.state = aggregateState(cell.counts);
     }
-    if (nr.state === 'error') {
+    if (nr.state === 'error' || nr.state === 'remove-error') {
       failing.push({
         nodeRoleId: nr.id,
         node: nr.node,

@@ -7,13 +7,15 @@
  * - `work`: node-roles may have become runnable (commit, retry, rerun, unbind, …) → the annealer wakes.
  * - `audit`: audit events were written → the live event feed polls now instead of at its next tick.
  * - `node.retired`: a node record is gone → the power monitor forgets it.
+ * - `removed`: node-roles were removed → moves that waited for them bind their new deployment's roles.
  *
  * Contract: a listener that throws is logged by its subscriber's own code, never by the publisher; emit
  * never throws.
  */
 import { EventEmitter } from 'node:events';
 
-export type DomainEvent = { type: 'work' } | { type: 'audit' } | { type: 'node.retired'; nodeId: number };
+export type DomainEvent =
+  { type: 'work' } | { type: 'audit' } | { type: 'removed' } | { type: 'node.retired'; nodeId: number };
 
 export interface DomainEvents {
   emit(e: DomainEvent): void;

@@ -144,7 +144,8 @@ export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
   /**
    * Moves a node into deployment `to`: its node-roles of the deployments it leaves are removed — except
    * those of `to`'s ancestors (moving from `system` into a child keeps the ready-state node-roles) — and
-   * the roles of `to` are bound on it (committed if `to` is).
+   * the roles of `to` are bound on it (committed if `to` is) — at once when nothing is left to remove,
+   * otherwise (`waiting`) by {@link settleMoves} once those removals finish.
    */
   async function moveNode(nodeRef: number | string, toRef: number | string, opts: RemovalOptions, actor: Actor) {
     return useCase(deps, async (uow) => {
@@ -170,15 +171,11 @@ export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
         .map((nr) => nr.id);
       const marked = await remove(uow, leaving, opts, actor);
       const now = deps.now();
-      await tx.nodes.moveTo(node.id, to.id, now);
-      const bound = new Set<number>();
-      for (const name of await tx.deployments.roles(to.id)) {
-        if (registry.role(name).flags.has('service')) continue;
-        const r = (await services.binding.bind(to.id, name, node.id, actor, uow)) as { created: number[] };
-        r.created.forEach((id) => bound.add(id));
-      }
-      if (to.state === 'committed') await services.changes.commitNode(node.id, actor, uow);
-      const result = { node: node.name, from: from.name, to: to.name, ...marked, bound: [...bound] };
+      // A role is bound once per node: what the node leaves must be gone before `to`'s roles are bound.
+      const waiting = marked.removing.length > 0;
+      await tx.nodes.moveTo(node.id, to.id, now, waiting);
+      const bound = waiting ? [] : await bindDeploymentRoles(uow, node.id, to.id, actor);
+      const result = { node: node.name, from: from.name, to: to.name, ...marked, bound, waiting };
       await audit(
         uow,
         [{ actor, type: 'node.move', objectType: 'node', objectId: node.id, data: { ...result, force: !!opts.force } }],
@@ -186,6 +183,46 @@ export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
       );
       return result;
     });
+  }
+
+  /** Binds every (non-service) role of deployment `deploymentId` on the node, committed if it is. */
+  async function bindDeploymentRoles(uow: UnitOfWork, nodeId: number, deploymentId: number, actor: Actor) {
+    const to = await uow.tx.deployments.get(deploymentId);
+    const bound = new Set<number>();
+    for (const name of await uow.tx.deployments.roles(to.id)) {
+      if (registry.role(name).flags.has('service')) continue;
+      const r = (await services.binding.bind(to.id, name, nodeId, actor, uow)) as { created: number[] };
+      r.created.forEach((id) => bound.add(id));
+    }
+    if (to.state === 'committed') await services.changes.commitNode(nodeId, actor, uow);
+    return [...bound];
+  }
+
+  /**
+   * Finishes the moves that waited for removals (moveNode's `waiting`): binds each such node's deployment
+   * roles, one transaction per node. Run after removals complete and at start-up, so a crash between the
+   * last removal and this loses nothing; a node that is retiring, or whose deployment is being deleted,
+   * is only cleared. Returns the nodes settled.
+   */
+  async function settleMoves(actor: Actor = 'anneal'): Promise<number[]> {
+    const ids = await deps.store.nodes.awaitingRebind();
+    for (const id of ids) {
+      await useCase(deps, async (uow) => {
+        const { tx } = uow;
+        const node = await tx.nodes.get(id);
+        const d = await tx.deployments.get(node.deploymentId);
+        const now = deps.now();
+        await tx.nodes.clearRebind(id, now);
+        if (node.state === 'retiring' || d.state === 'deleting') return;
+        const bound = await bindDeploymentRoles(uow, id, d.id, actor);
+        await audit(
+          uow,
+          [{ actor, type: 'node.move-settled', objectType: 'node', objectId: id, data: { deployment: d.name, bound } }],
+          now,
+        );
+      });
+    }
+    return ids;
   }
 
   /** Retires a node: its node-roles removed, then its record, allocations, secrets and installs go. */
@@ -219,5 +256,5 @@ export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
     });
   }
 
-  return { unbind, deleteDeployment, moveNode, retireNode };
+  return { unbind, deleteDeployment, moveNode, retireNode, settleMoves };
 }

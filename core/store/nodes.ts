@@ -1,6 +1,7 @@
 /** Node rows. Lookups by id or name; a missing node is ERR_NODE_NOT_FOUND. */
 import { notFound } from '../errors';
 import type { NodeRecord } from '../domain/records';
+import { removalStates } from '../domain/vocabulary';
 import type { Client } from './db';
 import { big, nodeRecord } from './codec';
 
@@ -124,10 +125,27 @@ export function nodesRepo(prisma: Client) {
     return row ? nodeRecord(row) : null;
   }
 
-  /** Puts the node in another deployment. */
-  async function moveTo(id: number, deploymentId: number, now: number): Promise<void> {
-    await prisma.node.update({ where: { id }, data: { deploymentId, updatedAt: big(now) } });
+  /**
+   * Puts the node in another deployment. `rebind`: its new deployment's roles wait for removals still
+   * under way on it (see {@link awaitingRebind}).
+   */
+  async function moveTo(id: number, deploymentId: number, now: number, rebind = false): Promise<void> {
+    await prisma.node.update({ where: { id }, data: { deploymentId, rebind, updatedAt: big(now) } });
   }
 
-  return { create, find, get, list, byIds, update, commitAll, serviceNode, moveTo };
+  /** Nodes moved while removals were under way on them whose removals have all finished. */
+  async function awaitingRebind(): Promise<number[]> {
+    const rows = await prisma.node.findMany({
+      where: { rebind: true, nodeRoles: { none: { state: { in: [...removalStates] } } } },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+    });
+    return rows.map((r) => r.id);
+  }
+
+  async function clearRebind(id: number, now: number): Promise<void> {
+    await prisma.node.update({ where: { id }, data: { rebind: false, updatedAt: big(now) } });
+  }
+
+  return { create, find, get, list, byIds, update, commitAll, serviceNode, moveTo, awaitingRebind, clearRebind };
 }

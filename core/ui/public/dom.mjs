@@ -84,11 +84,15 @@ export function show(v) {
 }
 
 /** Node-role states, in the order the UI lists them. */
-export const STATES = ['proposed', 'blocked', 'todo', 'transition', 'active', 'error'];
+export const STATES = ['proposed', 'blocked', 'todo', 'transition', 'active', 'error', 'removing', 'remove-error'];
 
-/** The aggregate of a set of states: error > transition > todo > blocked > proposed > active. */
+/** The aggregate of a set of states (core/domain/layer-cake.ts `aggregateState`: failures, then work under way). */
 export function aggregate(counts) {
-  return ['error', 'transition', 'todo', 'blocked', 'proposed'].find((st) => (counts[st] ?? 0) > 0) ?? 'active';
+  return (
+    ['error', 'remove-error', 'transition', 'removing', 'todo', 'blocked', 'proposed'].find(
+      (st) => (counts[st] ?? 0) > 0,
+    ) ?? 'active'
+  );
 }
 
 /** Shows a message in the banner under the header until the next one or the next route; '' hides it. */

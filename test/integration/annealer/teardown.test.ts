@@ -17,6 +17,14 @@ import { dumpDatabase, engines, requireEngine } from '../../helpers/engines';
 const SETTLE = { timeoutMs: 30_000 };
 const ACTOR = 'test';
 
+async function waitFor(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function rejection(p: Promise<unknown>): Promise<AppError> {
   try {
     await p;
@@ -31,6 +39,7 @@ for (const engine of engines) {
   describe(`[${engine}] annealer/teardown (unbind, delete, move, retire)`, function () {
     this.timeout(120_000);
     let anneal: TestAnneal;
+    let store: TestAnneal['store'];
     let out: string;
     const nodes = ['n1.lab', 'n2.lab', 'n3.lab', 'n4.lab', 'n5.lab'];
     const tenantNodes = nodes.slice(0, 3);
@@ -39,6 +48,7 @@ for (const engine of engines) {
       await requireEngine(this, engine);
       out = mkdtempSync(path.join(tmpdir(), 'anneal-teardown-'));
       anneal = await startTestAnneal(engine, { localEnv: { ...process.env, ANNEAL_TEST_OUT: out } });
+      store = anneal.store;
       const { inventory, binding, changes } = anneal.services;
       const system = await anneal.store.deployments.get('system');
       for (const name of nodes) {
@@ -53,12 +63,6 @@ for (const engine of engines) {
       await anneal?.dispose();
       if (out) rmSync(out, { recursive: true, force: true });
     });
-
-    const { store } = {
-      get store() {
-        return anneal.store;
-      },
-    };
 
     /** Creates tenant, moves three nodes in, binds the cluster on each and its client on each, converges. */
     async function install(): Promise<number> {
@@ -161,12 +165,16 @@ for (const engine of engines) {
       ).to.deep.equal([]);
     });
 
-    it('moving a node between sibling deployments removes what the old one bound and binds the new one’s roles', async () => {
+    it('moving a node between sibling deployments removes what the old one bound, then binds the new one’s roles', async () => {
       const { inventory, lifecycle, binding, changes } = anneal.services;
       const a = await inventory.createDeployment({ name: 'move-a' }, ACTOR);
-      await inventory.createDeployment({ name: 'move-b' }, ACTOR);
+      const b = await inventory.createDeployment({ name: 'move-b' }, ACTOR);
       await lifecycle.moveNode('n4.lab', 'move-a', {}, ACTOR);
+      await lifecycle.moveNode('n5.lab', 'move-b', {}, ACTOR);
+      // Both deployments have the same roles: a role is bound once per node, so n4's move into move-b
+      // waits for its move-a node-roles to be removed.
       await binding.bind(a.id, 'test-workload', (await store.nodes.get('n4.lab')).id, ACTOR);
+      await binding.bind(b.id, 'test-workload', (await store.nodes.get('n5.lab')).id, ACTOR);
       await changes.commitDeployment('move-a', ACTOR);
       await changes.commitDeployment('move-b', ACTOR);
       await anneal.annealer.settle(SETTLE);
@@ -174,28 +182,43 @@ for (const engine of engines) {
       expect(inA.map((nr) => nr.role).sort()).to.deep.equal(['test-cluster', 'test-workload']);
 
       const moved = await lifecycle.moveNode('n4.lab', 'move-b', {}, ACTOR);
-      expect(moved.from).to.equal('move-a');
+      expect(moved).to.deep.include({ from: 'move-a', to: 'move-b', bound: [], waiting: true });
       expect([...moved.removing].sort()).to.deep.equal(inA.map((nr) => nr.id).sort());
-      // move-b has no roles yet: nothing bound; the node keeps system's ready state.
-      expect(moved.bound).to.deep.equal([]);
       await anneal.annealer.settle(SETTLE);
+      await waitFor(async () => (await store.nodeRoles.list({ deploymentId: b.id })).length === 4);
       expect(await store.nodeRoles.list({ deploymentId: a.id })).to.deep.equal([]);
       const n4 = await store.nodes.get('n4.lab');
-      expect(n4.deploymentId).to.equal((await store.deployments.get('move-b')).id);
-      const left = await store.nodeRoles.list({ nodeId: n4.id });
-      expect(left.map((nr) => `${nr.role}:${nr.state}`).sort()).to.deep.equal([
+      expect(n4.deploymentId).to.equal(b.id);
+      await anneal.annealer.settle(SETTLE);
+      const onN4 = await store.nodeRoles.list({ nodeId: n4.id });
+      expect(onN4.map((nr) => `${nr.role}:${nr.state}`).sort()).to.deep.equal([
+        'test-cluster:active',
         'test-discover:active',
         'test-hardware:active',
         'test-os:active',
         'test-ready:active',
+        'test-workload:active',
       ]);
-      // Moving it back into system keeps everything (system is nobody's child) and removes nothing.
-      const back = await lifecycle.moveNode('n4.lab', 'system', {}, ACTOR);
-      expect(back).to.deep.include({ removing: [], deleted: [], bound: [] });
+      // The cluster of move-b now has both nodes as members.
+      const cluster = (await store.nodeRoles.list({ deploymentId: b.id })).filter((nr) => nr.role === 'test-cluster');
+      expect(cluster.map((nr) => nr.node).sort()).to.deep.equal(['n4.lab', 'n5.lab']);
+      const settled = await store.events.list({ type: 'node.move-settled', objectId: n4.id });
+      expect(settled).to.have.length(1);
+
+      // Back into system: system is nobody's child, so everything of move-b's leaves; nothing is bound.
+      for (const n of ['n4.lab', 'n5.lab']) {
+        const back = await lifecycle.moveNode(n, 'system', {}, ACTOR);
+        expect(back).to.deep.include({ deleted: [], bound: [] });
+        expect(back.removing).to.have.length(2);
+      }
       await lifecycle.deleteDeployment('move-a', {}, ACTOR);
       await lifecycle.deleteDeployment('move-b', {}, ACTOR);
       await anneal.annealer.settle(SETTLE);
       expect((await store.deployments.list()).map((d) => d.name)).to.deep.equal(['system']);
+      for (const n of ['n4.lab', 'n5.lab'])
+        expect(
+          (await store.nodeRoles.list({ nodeId: (await store.nodes.get(n)).id })).map((nr) => nr.role).sort(),
+        ).to.deep.equal(['test-discover', 'test-hardware', 'test-os', 'test-ready']);
     });
 
     it('a destructive role that ran re-runs only with force (audited); force on another role is refused', async () => {
@@ -247,15 +270,23 @@ for (const engine of engines) {
     it('refuses what cannot be done with a coded one-line error and changes nothing', async () => {
       const { lifecycle } = anneal.services;
       const before = dumpDatabase(anneal.db);
-      const cases: [Promise<unknown>, string, RegExp][] = [
-        [lifecycle.unbind('system', 'test-cluster', 'n1.lab', {}, ACTOR), 'ERR_NOT_BOUND', /not bound on node n1.lab/],
-        [lifecycle.moveNode('n1.lab', 'nowhere', {}, ACTOR), 'ERR_DEPLOYMENT_NOT_FOUND', /nowhere/],
-        [lifecycle.deleteDeployment('system', {}, ACTOR), 'ERR_DEPLOYMENT_PROTECTED', /cannot be deleted/],
-        [lifecycle.retireNode('system.service.anneal.internal', {}, ACTOR), 'ERR_STATE_INVALID', /service node/],
-        [lifecycle.moveNode('system.service.anneal.internal', 'system', {}, ACTOR), 'ERR_MOVE_INVALID', /service node/],
+      const cases: [() => Promise<unknown>, string, RegExp][] = [
+        [
+          () => lifecycle.unbind('system', 'test-cluster', 'n1.lab', {}, ACTOR),
+          'ERR_NOT_BOUND',
+          /not bound on node n1.lab/,
+        ],
+        [() => lifecycle.moveNode('n1.lab', 'nowhere', {}, ACTOR), 'ERR_DEPLOYMENT_NOT_FOUND', /nowhere/],
+        [() => lifecycle.deleteDeployment('system', {}, ACTOR), 'ERR_DEPLOYMENT_PROTECTED', /cannot be deleted/],
+        [() => lifecycle.retireNode('system.service.anneal.internal', {}, ACTOR), 'ERR_STATE_INVALID', /service node/],
+        [
+          () => lifecycle.moveNode('system.service.anneal.internal', 'system', {}, ACTOR),
+          'ERR_MOVE_INVALID',
+          /service node/,
+        ],
       ];
       for (const [p, code, message] of cases) {
-        const e = await rejection(p);
+        const e = await rejection(p());
         expect(e.code).to.equal(code);
         expect(e.message).to.match(message);
         expect(e.message).to.not.include('\n');
