@@ -16,6 +16,7 @@ import { loadRegistry, type Registry } from './plugins/registry';
 import { pluginsFor } from './plugins/catalog';
 import { checksService, createServices, type ServiceDeps, type Services } from './services';
 import { createDomainEvents } from './services/domain-events';
+import { stopServiceDaemons } from './services/service-daemons';
 import { adminHooksFor } from './services/admin-hooks';
 import { createEventFeed, type EventFeed } from './services/event-feed';
 import { createPowerMonitor, type PowerMonitor } from './services/power-monitor';
@@ -168,6 +169,7 @@ export async function boot(
       events.on('removed', () => settleMoves()),
     ];
     await services.inventory.ensureSystem('anneal');
+    await services.lifecycle.resumeServiceDaemons('anneal');
     return {
       config,
       store,
@@ -183,6 +185,8 @@ export async function boot(
         await powerMonitor.stop();
         await annealer.stop();
         while (settling) await settling;
+        // Nothing anneal started keeps running after it exits; resumeServiceDaemons starts them again.
+        await stopServiceDaemons(path.join(config.dataDir, 'services'), log);
         await bmcLimits.stop();
         await ssh?.dispose();
         await store.close();

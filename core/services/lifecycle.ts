@@ -225,6 +225,39 @@ export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
     return ids;
   }
 
+  /**
+   * At start-up: the daemons of the service roles on the admin host (`service` + jig `local`: dns, ntp,
+   * proxy) stopped with the previous anneal process, so their active node-roles run again (their applies
+   * start a daemon only when it is not running). Audited; returns the node-roles re-run.
+   */
+  async function resumeServiceDaemons(actor: Actor = 'anneal'): Promise<number[]> {
+    return useCase(deps, async (uow) => {
+      const { tx } = uow;
+      const roleIds = (await tx.catalog.ids()).roleIds;
+      const ids: number[] = [];
+      for (const r of registry.rolesInOrder)
+        if (r.flags.has('service') && r.jig === 'local')
+          ids.push(...(await tx.nodeRoles.ids({ roleId: roleIds.get(r.name)!, state: 'active' })));
+      if (!ids.length) return ids;
+      const now = deps.now();
+      await tx.nodeRoles.bump(ids, now);
+      await audit(
+        uow,
+        [
+          {
+            actor,
+            type: 'node-roles.rerun',
+            objectType: 'node-role',
+            data: { nodeRoleIds: ids, note: 'service daemons start again with anneal' },
+          },
+        ],
+        now,
+      );
+      uow.emit({ type: 'work' });
+      return ids;
+    });
+  }
+
   /** Retires a node: its node-roles removed, then its record, allocations, secrets and installs go. */
   async function retireNode(nodeRef: number | string, opts: RemovalOptions, actor: Actor) {
     return useCase(deps, async (uow) => {
@@ -256,5 +289,5 @@ export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
     });
   }
 
-  return { unbind, deleteDeployment, moveNode, retireNode, settleMoves };
+  return { unbind, deleteDeployment, moveNode, retireNode, settleMoves, resumeServiceDaemons };
 }

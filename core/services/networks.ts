@@ -22,7 +22,7 @@ import {
   type RangeRecord,
 } from '../domain/ipam';
 import { AppError, inputError } from '../errors';
-import type { Actor, ServiceDeps } from './deps';
+import { audit, useCase, type Actor, type ServiceDeps, type UnitOfWork } from './deps';
 import { isUniqueConflict } from '../store/translate-error';
 import { systemDeployment } from './inventory';
 
@@ -47,34 +47,39 @@ export function networksService(deps: ServiceDeps) {
   const { store } = deps;
   const nets = store.networks;
 
-  async function event(actor: Actor, type: string, networkId: number, data: Record<string, unknown>) {
-    await store.events.append([{ actor, type, objectType: 'network', objectId: networkId, data }], deps.now());
+  /** Audits a change of network `networkId` inside the use case's transaction. */
+  async function event(uow: UnitOfWork, actor: Actor, type: string, networkId: number, data: Record<string, unknown>) {
+    await audit(uow, [{ actor, type, objectType: 'network', objectId: networkId, data }], deps.now());
   }
 
   async function createNetwork(input: NetworkInput, actor: Actor): Promise<NetworkRecord> {
-    const taken = await nets.find(input.name);
-    if (taken) {
-      throw new AppError(
-        'ERR_NAME_TAKEN',
-        `a network named "${input.name}" already exists (id ${taken.id}); choose another name`,
+    return useCase(deps, async (uow) => {
+      const { tx } = uow;
+      const nets = tx.networks;
+      const taken = await nets.find(input.name);
+      if (taken) {
+        throw new AppError(
+          'ERR_NAME_TAKEN',
+          `a network named "${input.name}" already exists (id ${taken.id}); choose another name`,
+        );
+      }
+      const d = await tx.deployments.get(input.deployment ?? systemDeployment);
+      const n = await nets.create(
+        {
+          name: input.name,
+          description: input.description ?? '',
+          deploymentId: d.id,
+          cidr: input.cidr,
+          vlan: input.vlan ?? null,
+          gateway: input.gateway ?? null,
+          category: input.category ?? 'general',
+          interface: input.interface ?? null,
+        },
+        deps.now(),
       );
-    }
-    const d = await store.deployments.get(input.deployment ?? systemDeployment);
-    const n = await nets.create(
-      {
-        name: input.name,
-        description: input.description ?? '',
-        deploymentId: d.id,
-        cidr: input.cidr,
-        vlan: input.vlan ?? null,
-        gateway: input.gateway ?? null,
-        category: input.category ?? 'general',
-        interface: input.interface ?? null,
-      },
-      deps.now(),
-    );
-    await event(actor, 'network.create', n.id, { name: n.name, cidr: n.cidr, deployment: d.name });
-    return n;
+      await event(uow, actor, 'network.create', n.id, { name: n.name, cidr: n.cidr, deployment: d.name });
+      return n;
+    });
   }
 
   /** The network with its ranges. */
@@ -91,17 +96,20 @@ export function networksService(deps: ServiceDeps) {
 
   /** Deletes a network and its ranges; ERR_STATE_INVALID while it has allocations (release them first). */
   async function deleteNetwork(ref: number | string, actor: Actor): Promise<void> {
-    const n = await nets.get(ref);
-    const allocated = await nets.allocations({ networkId: n.id });
-    if (allocated.length) {
-      throw new AppError(
-        'ERR_STATE_INVALID',
-        `network "${n.name}" still has ${allocated.length} allocation(s): release them first (DELETE /api/v2/networks/${n.name}/allocations/{address})`,
-        { details: { allocations: allocated.length } },
-      );
-    }
-    await nets.remove(n.id);
-    await event(actor, 'network.delete', n.id, { name: n.name });
+    return useCase(deps, async (uow) => {
+      const nets = uow.tx.networks;
+      const n = await nets.get(ref);
+      const allocated = await nets.allocations({ networkId: n.id });
+      if (allocated.length) {
+        throw new AppError(
+          'ERR_STATE_INVALID',
+          `network "${n.name}" still has ${allocated.length} allocation(s): release them first (DELETE /api/v2/networks/${n.name}/allocations/{address})`,
+          { details: { allocations: allocated.length } },
+        );
+      }
+      await nets.remove(n.id);
+      await event(uow, actor, 'network.delete', n.id, { name: n.name });
+    });
   }
 
   async function listRanges(ref: number | string): Promise<RangeRecord[]> {
@@ -118,36 +126,42 @@ export function networksService(deps: ServiceDeps) {
     input: { name: string; first: string; last: string },
     actor: Actor,
   ): Promise<RangeRecord> {
-    const n = await nets.get(ref);
-    const ranges = await nets.ranges(n.id);
-    if (ranges.some((r) => r.name === input.name)) {
-      throw new AppError('ERR_NAME_TAKEN', `network "${n.name}" already has a range named "${input.name}"`);
-    }
-    const problems = rangeProblems(parseCidr(n.cidr)!, n.gateway, input, ranges);
-    if (problems.length) throw inputError(problems);
-    const r = await nets.createRange({ networkId: n.id, ...input }, deps.now());
-    await event(actor, 'network.range.create', n.id, { range: r.name, first: r.first, last: r.last });
-    return r;
+    return useCase(deps, async (uow) => {
+      const nets = uow.tx.networks;
+      const n = await nets.get(ref);
+      const ranges = await nets.ranges(n.id);
+      if (ranges.some((r) => r.name === input.name)) {
+        throw new AppError('ERR_NAME_TAKEN', `network "${n.name}" already has a range named "${input.name}"`);
+      }
+      const problems = rangeProblems(parseCidr(n.cidr)!, n.gateway, input, ranges);
+      if (problems.length) throw inputError(problems);
+      const r = await nets.createRange({ networkId: n.id, ...input }, deps.now());
+      await event(uow, actor, 'network.range.create', n.id, { range: r.name, first: r.first, last: r.last });
+      return r;
+    });
   }
 
   /** Deletes a range; ERR_STATE_INVALID while addresses of it are allocated. */
   async function deleteRange(ref: number | string, name: string, actor: Actor): Promise<void> {
-    const n = await nets.get(ref);
-    const r = (await nets.ranges(n.id)).find((x) => x.name === name);
-    if (!r)
-      throw new AppError('ERR_RANGE_NOT_FOUND', `network "${n.name}" has no range "${name}"`, {
-        details: { ref: name },
-      });
-    const allocated = await nets.allocations({ rangeId: r.id });
-    if (allocated.length) {
-      throw new AppError(
-        'ERR_STATE_INVALID',
-        `range "${name}" of network "${n.name}" still has ${allocated.length} allocation(s): release them first`,
-        { details: { allocations: allocated.length } },
-      );
-    }
-    await nets.removeRange(r.id);
-    await event(actor, 'network.range.delete', n.id, { range: name });
+    return useCase(deps, async (uow) => {
+      const nets = uow.tx.networks;
+      const n = await nets.get(ref);
+      const r = (await nets.ranges(n.id)).find((x) => x.name === name);
+      if (!r)
+        throw new AppError('ERR_RANGE_NOT_FOUND', `network "${n.name}" has no range "${name}"`, {
+          details: { ref: name },
+        });
+      const allocated = await nets.allocations({ rangeId: r.id });
+      if (allocated.length) {
+        throw new AppError(
+          'ERR_STATE_INVALID',
+          `range "${name}" of network "${n.name}" still has ${allocated.length} allocation(s): release them first`,
+          { details: { allocations: allocated.length } },
+        );
+      }
+      await nets.removeRange(r.id);
+      await event(uow, actor, 'network.range.delete', n.id, { range: name });
+    });
   }
 
   async function listAllocations(ref: number | string): Promise<AllocationRecord[]> {
@@ -159,9 +173,29 @@ export function networksService(deps: ServiceDeps) {
     ref: number | string,
     input: AllocateInput,
     actor: Actor,
+    outer?: UnitOfWork,
   ): Promise<{ allocation: AllocationRecord; created: boolean }> {
+    // Each attempt is one transaction; a concurrent allocation of the same address (unique index) rolls
+    // it back and the next attempt sees that address taken. Inside `outer` there is one attempt only.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await useCase(deps, (uow) => allocateOnce(uow, ref, input, actor), outer);
+      } catch (err) {
+        if (!outer && isUniqueConflict(err) && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  async function allocateOnce(
+    uow: UnitOfWork,
+    ref: number | string,
+    input: AllocateInput,
+    actor: Actor,
+  ): Promise<{ allocation: AllocationRecord; created: boolean }> {
+    const nets = uow.tx.networks;
     const n = await nets.get(ref);
-    const node = await store.nodes.get(input.node);
+    const node = await uow.tx.nodes.get(input.node);
     const ranges = await nets.ranges(n.id);
     const range = input.range === undefined ? undefined : ranges.find((r) => r.name === input.range);
     if (input.range !== undefined && !range) {
@@ -173,7 +207,7 @@ export function networksService(deps: ServiceDeps) {
       throw new AppError('ERR_STATE_INVALID', `${node.name} is a deployment's service node: it gets no addresses`);
     }
     const cidr = parseCidr(n.cidr)!;
-    for (let attempt = 0; ; attempt++) {
+    {
       const all = await nets.allocations({ networkId: n.id });
       const mine = all.find((a) => a.nodeId === node.id);
       if (mine) {
@@ -226,32 +260,29 @@ export function networksService(deps: ServiceDeps) {
         address = picked.a;
         rangeId = picked.r.id;
       }
-      try {
-        const a = await nets.createAllocation(
-          { networkId: n.id, rangeId, nodeId: node.id, address, createdBy: actor },
-          deps.now(),
-        );
-        await event(actor, 'network.allocation.create', n.id, { node: node.name, address });
-        return { allocation: a, created: true };
-      } catch (err) {
-        // Someone allocated concurrently: look again (their row now shows up as taken or as ours).
-        if (isUniqueConflict(err) && attempt < 5) continue;
-        throw err;
-      }
+      const a = await nets.createAllocation(
+        { networkId: n.id, rangeId, nodeId: node.id, address, createdBy: actor },
+        deps.now(),
+      );
+      await event(uow, actor, 'network.allocation.create', n.id, { node: node.name, address });
+      return { allocation: a, created: true };
     }
   }
 
   /** Releases one address of the network; ERR_ALLOCATION_NOT_FOUND when it is not allocated. */
   async function release(ref: number | string, address: string, actor: Actor): Promise<void> {
-    const n = await nets.get(ref);
-    const a = (await nets.allocations({ networkId: n.id })).find((x) => x.address === address);
-    if (!a) {
-      throw new AppError('ERR_ALLOCATION_NOT_FOUND', `network "${n.name}" has no allocation of ${address}`, {
-        details: { ref: address },
-      });
-    }
-    await nets.removeAllocation(a.id);
-    await event(actor, 'network.allocation.delete', n.id, { node: a.node, address });
+    return useCase(deps, async (uow) => {
+      const nets = uow.tx.networks;
+      const n = await nets.get(ref);
+      const a = (await nets.allocations({ networkId: n.id })).find((x) => x.address === address);
+      if (!a) {
+        throw new AppError('ERR_ALLOCATION_NOT_FOUND', `network "${n.name}" has no allocation of ${address}`, {
+          details: { ref: address },
+        });
+      }
+      await nets.removeAllocation(a.id);
+      await event(uow, actor, 'network.allocation.delete', n.id, { node: a.node, address });
+    });
   }
 
   return {

@@ -116,10 +116,9 @@ export function catalogRepo(prisma: Client, engine: Engine) {
   }
 
   async function ids(): Promise<CatalogIds> {
-    const [roles, attribs] = await Promise.all([
-      prisma.role.findMany({ select: { id: true, name: true } }),
-      prisma.attribDef.findMany({ select: { id: true, name: true } }),
-    ]);
+    // In sequence: on a transaction's client (one PostgreSQL connection) queries cannot overlap.
+    const roles = await prisma.role.findMany({ select: { id: true, name: true } });
+    const attribs = await prisma.attribDef.findMany({ select: { id: true, name: true } });
     return {
       roleIds: new Map(roles.map((r) => [r.name, r.id])),
       attribIds: new Map(attribs.map((a) => [a.name, a.id])),

@@ -4,7 +4,7 @@
  * - with ANNEAL_DATA_DIR inside a fresh 0700 directory (as a clone under /root), which the daemons' users
  *   cannot traverse, dns-service and proxy-service still start and answer a lab node: their files live in
  *   /run/anneal/<id>/<daemon> (root-owned, 0755 down to there), linked from the service dir;
- * - stopServiceDaemons (what a lab teardown calls; anneal itself leaves them serving across restarts) stops the real dnsmasq, chronyd and tinyproxy the
+ * - stopServiceDaemons (what anneal's shutdown and a lab teardown call) stops the real dnsmasq, chronyd and tinyproxy the
  *   roles started, waits until they are gone, and then their directories can be removed at once;
  * - a process that ignores SIGTERM is killed after the timeout.
  */
