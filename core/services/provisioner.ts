@@ -21,7 +21,7 @@ import { AppError, inputError } from '../errors';
 import { artifactData, artifactTemplate } from '../provisioner/artifacts';
 import { osCatalog } from '../provisioner/os-catalog';
 import { hashInstallToken, newInstallToken, TOKEN_PATTERN } from '../provisioner/token';
-import type { Actor, ServiceDeps } from './deps';
+import { audit, useCase, type Actor, type ServiceDeps } from './deps';
 
 /** The role whose plugin holds the artifact templates. */
 const TEMPLATE_ROLE = 'provisioner-service';
@@ -122,25 +122,29 @@ export function provisionerService(deps: ServiceDeps) {
     const now = deps.now();
     // The machine gets new host keys with its new OS: forget the recorded one (the ssh jig records the
     // new key on first contact instead of refusing it as changed).
-    if (node.sshHostKey) await store.nodes.update(node.id, { sshHostKey: null }, now);
-    const { install, superseded } = await store.installs.request(
-      { nodeId: node.id, os, params, requestedBy: actor },
-      now,
-    );
-    await store.events.append(
-      [
-        { actor, type: 'install.request', objectType: 'node', objectId: node.id, data: { install: install.id, os } },
-        ...superseded.map((id) => ({
-          actor,
-          type: 'install.supersede',
-          objectType: 'node',
-          objectId: node.id,
-          data: { install: id, by: install.id },
-        })),
-      ],
-      now,
-    );
-    return { ...install, node: node.name };
+    return useCase(deps, async (uow) => {
+      const { tx } = uow;
+      if (node.sshHostKey) await tx.nodes.update(node.id, { sshHostKey: null }, now);
+      const { install, superseded } = await tx.installs.request(
+        { nodeId: node.id, os, params, requestedBy: actor },
+        now,
+      );
+      await audit(
+        uow,
+        [
+          { actor, type: 'install.request', objectType: 'node', objectId: node.id, data: { install: install.id, os } },
+          ...superseded.map((id) => ({
+            actor,
+            type: 'install.supersede',
+            objectType: 'node',
+            objectId: node.id,
+            data: { install: id, by: install.id },
+          })),
+        ],
+        now,
+      );
+      return { ...install, node: node.name };
+    });
   }
 
   /** The node's most recent install. Throws ERR_NODE_NOT_FOUND, ERR_INSTALL_NOT_FOUND. */
@@ -162,21 +166,25 @@ export function provisionerService(deps: ServiceDeps) {
     if (!match) return render('local-boot.ipxe.hbs', {});
     const token = newInstallToken();
     const now = deps.now();
-    if (!(await store.installs.markBooted(match.install.id, hashInstallToken(token), now))) {
-      return render('local-boot.ipxe.hbs', {}); // superseded or completed meanwhile
-    }
-    await store.events.append(
-      [
-        {
-          actor: MACHINE,
-          type: 'install.boot',
-          objectType: 'node',
-          objectId: match.install.nodeId,
-          data: { install: match.install.id, mac },
-        },
-      ],
-      now,
-    );
+    const booted = await useCase(deps, async (uow) => {
+      if (!(await uow.tx.installs.markBooted(match.install.id, hashInstallToken(token), now))) return false;
+      await audit(
+        uow,
+        [
+          {
+            actor: MACHINE,
+            type: 'install.boot',
+            objectType: 'node',
+            objectId: match.install.nodeId,
+            data: { install: match.install.id, mac },
+          },
+        ],
+        now,
+      );
+      return true;
+    });
+    // Not booted: superseded or completed meanwhile.
+    if (!booted) return render('local-boot.ipxe.hbs', {});
     return render('boot.ipxe.hbs', artifactData(match.install, baseUrl, token));
   }
 
@@ -201,20 +209,23 @@ export function provisionerService(deps: ServiceDeps) {
     const text = render(template, artifactData(install, baseUrl, token));
     if (name === osCatalog[install.os].configArtifact) {
       const now = deps.now();
-      if (await store.installs.markConfigFetched(install.id, now)) {
-        await store.events.append(
-          [
-            {
-              actor: MACHINE,
-              type: 'install.config-fetched',
-              objectType: 'node',
-              objectId: install.nodeId,
-              data: { install: install.id, artifact: name },
-            },
-          ],
-          now,
-        );
-      }
+      await useCase(deps, async (uow) => {
+        if (await uow.tx.installs.markConfigFetched(install.id, now)) {
+          await audit(
+            uow,
+            [
+              {
+                actor: MACHINE,
+                type: 'install.config-fetched',
+                objectType: 'node',
+                objectId: install.nodeId,
+                data: { install: install.id, artifact: name },
+              },
+            ],
+            now,
+          );
+        }
+      });
     }
     return text;
   }
@@ -228,27 +239,31 @@ export function provisionerService(deps: ServiceDeps) {
     if (!install || install.state === 'failed' || install.state === 'requested') throw unknownToken();
     if (install.state === 'complete') return view(install);
     const now = deps.now();
-    if (await store.installs.markComplete(install.id, now)) {
-      const node = await store.nodes.get(install.nodeId);
-      const os = osCatalog[install.os];
-      const facts = {
-        ...node.facts,
-        os: { name: install.os, id: os.id, versionId: os.versionId, install: install.id, installedAt: now },
-      };
-      await store.nodes.update(node.id, { facts }, now);
-      await store.events.append(
-        [
-          {
-            actor: MACHINE,
-            type: 'install.complete',
-            objectType: 'node',
-            objectId: node.id,
-            data: { install: install.id, os: install.os },
-          },
-        ],
-        now,
-      );
-    }
+    await useCase(deps, async (uow) => {
+      const { tx } = uow;
+      if (await tx.installs.markComplete(install.id, now)) {
+        const node = await tx.nodes.get(install.nodeId);
+        const os = osCatalog[install.os];
+        const facts = {
+          ...node.facts,
+          os: { name: install.os, id: os.id, versionId: os.versionId, install: install.id, installedAt: now },
+        };
+        await tx.nodes.update(node.id, { facts }, now);
+        await audit(
+          uow,
+          [
+            {
+              actor: MACHINE,
+              type: 'install.complete',
+              objectType: 'node',
+              objectId: node.id,
+              data: { install: install.id, os: install.os },
+            },
+          ],
+          now,
+        );
+      }
+    });
     const after = await store.installs.get(install.id);
     if (after.state !== 'complete') throw unknownToken(); // superseded between the read and the update
     return view(after);

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { TokenRole } from '../domain/auth';
 import { AppError } from '../errors';
 import type { ApiTokenRecord } from '../store/api-tokens';
-import type { Actor, ServiceDeps } from './deps';
+import { audit, useCase, type Actor, type ServiceDeps, type UnitOfWork } from './deps';
 
 /** How often `lastUsedAt` is written for one token at most (a write per request would cost more than it tells). */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -31,27 +31,31 @@ export interface FirstAdmin {
   envIgnored: boolean;
 }
 
-export function tokensService({ store, now }: Pick<ServiceDeps, 'store' | 'now'>) {
+export function tokensService(deps: Pick<ServiceDeps, 'store' | 'now' | 'events'>) {
+  const { store, now } = deps;
   const touched = new Map<number, number>();
 
-  async function event(actor: Actor, type: string, t: ApiTokenRecord): Promise<void> {
-    await store.events.append(
+  async function event(uow: UnitOfWork, actor: Actor, type: string, t: ApiTokenRecord): Promise<void> {
+    await audit(
+      uow,
       [{ actor, type, objectType: 'token', objectId: t.id, data: { name: t.name, role: t.role } }],
       now(),
     );
   }
 
   async function insert(name: string, role: TokenRole, secret: string, actor: Actor): Promise<ApiTokenRecord> {
-    const taken = await store.apiTokens.find(name);
-    if (taken) {
-      throw new AppError(
-        'ERR_NAME_TAKEN',
-        `a token named "${name}" already exists (id ${taken.id}); choose another name`,
-      );
-    }
-    const record = await store.apiTokens.create({ name, role, hash: hashToken(secret), createdBy: actor }, now());
-    await event(actor, 'token.create', record);
-    return record;
+    return useCase(deps, async (uow) => {
+      const taken = await uow.tx.apiTokens.find(name);
+      if (taken) {
+        throw new AppError(
+          'ERR_NAME_TAKEN',
+          `a token named "${name}" already exists (id ${taken.id}); choose another name`,
+        );
+      }
+      const record = await uow.tx.apiTokens.create({ name, role, hash: hashToken(secret), createdBy: actor }, now());
+      await event(uow, actor, 'token.create', record);
+      return record;
+    });
   }
 
   /** A new token; `token` is the secret, returned this once. ERR_NAME_TAKEN for a used name (revoked ones too). */
@@ -78,10 +82,12 @@ export function tokensService({ store, now }: Pick<ServiceDeps, 'store' | 'now'>
 
   /** Revokes by id or name (idempotent: revoking twice keeps the first revokedAt). ERR_TOKEN_NOT_FOUND. */
   async function revoke(ref: number | string, actor: Actor): Promise<ApiTokenRecord> {
-    const t = await store.apiTokens.get(ref);
-    const revoked = await store.apiTokens.revoke(t.id, now());
-    if (t.revokedAt === null) await event(actor, 'token.revoke', revoked);
-    return revoked;
+    return useCase(deps, async (uow) => {
+      const t = await uow.tx.apiTokens.get(ref);
+      const revoked = await uow.tx.apiTokens.revoke(t.id, now());
+      if (t.revokedAt === null) await event(uow, actor, 'token.revoke', revoked);
+      return revoked;
+    });
   }
 
   /**
