@@ -1,8 +1,10 @@
 /**
  * Runs one claimed node-role and turns what happened into a Completion for the queue. Never throws:
  * every error becomes a recorded outcome (a thrown non-AppError is an unexpected error, like a
- * recovered panic). Destructive roles that already ran once succeed without running again. A failed
- * run's recorded message is failureMessage's operator line (node, role, cause, attempts, next step).
+ * recovered panic). An apply claim runs `actions.apply` (destructive roles that already ran once succeed
+ * without running again, unless a forced re-run reset their runs); a remove claim runs `actions.remove`
+ * (none: `removed`, "nothing to remove"), with the same retry policy. A failed run's recorded message is
+ * failureMessage's operator line (node, role, cause, attempts, next step).
  */
 import { AppError, toAppError } from '../errors';
 import { redactAttribs } from '../domain/attribs';

@@ -12,7 +12,7 @@ import { atomic, type Client } from './db';
 import type { Engine } from './engine';
 import { big } from './codec';
 import { leasesRepo } from './leases';
-import { teardownRepo, type FinalizeResult } from './teardown';
+import { stateById, teardownRepo, type FinalizeResult } from './teardown';
 import { removalStates, type RunAction } from '../domain/vocabulary';
 
 export interface RunnableCandidate {
@@ -157,7 +157,12 @@ export function queueRepo(prisma: Client, engine: Engine) {
       const wanted = candidates.filter((c) => wonNodes.has(c.nodeId));
       if (wanted.length === 0) return [];
       const claimed = await tx.nodeRole.updateManyAndReturn({
-        where: { id: { in: wanted.map((c) => c.id) }, state: remove ? 'removing' : 'todo', ...leaseFree(now) },
+        // A removal is claimable only once nobody owns it (see teardown.findRemovable): a dead worker's
+        // expired claim goes through crash recovery first, which closes its run as lost.
+        where: {
+          id: { in: wanted.map((c) => c.id) },
+          ...(remove ? { ...stateById('removing'), leaseOwner: null } : { ...stateById('todo'), ...leaseFree(now) }),
+        },
         data: {
           state: remove ? 'removing' : 'transition',
           leaseOwner: worker,

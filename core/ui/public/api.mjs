@@ -87,6 +87,7 @@ export async function api(method, path, body, { signal } = {}) {
 
 export const get = (path, opts) => api('GET', path, undefined, opts);
 export const post = (path, body, opts) => api('POST', path, body ?? {}, opts);
+export const del = (path, opts) => api('DELETE', path, undefined, opts);
 
 /** Every item of a paged list route, 1000 at a time. */
 export async function list(path, opts) {

@@ -6,7 +6,11 @@
  * (test-artifacts/layer-cake.png); a node's page shows its node-roles active, a run's command and stdout tail,
  * follows one of them live (re-run on a broken node its row turns red, Retry brings it back, no reload) and
  * shows its checks passing; the role graph has one box per bound role and its edges; a node-role failing on
- * a broken node shows Retry, which converges it again once the node is fixed. Every response and page HTML is
+ * a broken node shows Retry, which converges it again once the node is fixed. Removing things, each confirmed in
+ * a dialog naming what goes: Unbind on a node-role row; Delete deployment on a child deployment holding a node
+ * (its node-roles seen removing while the node is unavailable, then the page says it is gone and the node is
+ * back in system); a child with a child of its own refused with the API's reason in the banner; Move to… from
+ * the node page back to system (the node converges there again); Retire cancelled. Every response and page HTML is
  * written to test-artifacts/ui-captures.json (the secrets sweep reads it) and holds no token, key or BMC password.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,7 +20,7 @@ import { expect } from 'chai';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import { UI_CSP } from '../../../core/ui';
 import { requireLab } from '../../helpers/lab-e2e';
-import { TEST_ADMIN_TOKEN } from '../../helpers/server';
+import { TEST_ADMIN_TOKEN, waitFor } from '../../helpers/server';
 import {
   CHROMIUM,
   CHROMIUM_ARGS,
@@ -30,6 +34,13 @@ import {
 const NODES = 3;
 const MILESTONES = 4;
 const ARTIFACTS = path.dirname(UI_CAPTURES);
+
+interface NodeRole {
+  id: number;
+  role: string;
+  deployment: string;
+  state: string;
+}
 
 interface Status {
   layers: string[];
@@ -115,6 +126,39 @@ describe('e2e: the web UI in headless Chromium follows a 3-node lab converge', f
     // An event stream ends only with the page; its content is captured by the test's own reader below.
     const text = contentType.startsWith('text/event-stream') ? '' : await res.text().catch(() => '');
     captures.push({ kind: 'response', url: res.url(), status: res.status(), contentType, headers, text });
+  };
+
+  // For the removal cases (unbind, delete a deployment, move and retire a node), each confirmed in a dialog first.
+  const n2 = () => ui.lab.nodes[1]!.name;
+  const nodeRoles = async (node: string) =>
+    (await ui.api<{ items: NodeRole[] }>('GET', `/nodes/${node}/node-roles?limit=1000`)).items;
+  const dialogText = async () => {
+    await page.waitForSelector('#confirm-dialog[open]');
+    return (await page.$$eval('#confirm-text p', (ps) => ps.map((p) => p.textContent))).join(' ');
+  };
+  const flash = async (kind: 'info' | 'error') => {
+    await page.waitForSelector(`#flash.${kind}:not([hidden])`);
+    return (await page.textContent('#flash'))!;
+  };
+  /**
+   * A child deployment of system holding n2 with ready-node bound in it (its hardware-check comes along:
+   * both left system with the unbind below), committed and converged (both roles are noops, so fast).
+   */
+  const tenantWithN2 = async (name: string) => {
+    await ui.api('POST', '/deployments', { name, parent: 'system' });
+    await ui.api('POST', `/nodes/${n2()}/move`, { deployment: name });
+    await ui.api('POST', `/deployments/${name}/bind`, { role: 'ready-node', node: n2() });
+    await ui.api('POST', `/deployments/${name}/commit`);
+    await waitFor(
+      async () => ((await ui.api<Status>('GET', `/deployments/${name}/status`)).converged ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        describe: async () => JSON.stringify(await ui.api('GET', `/deployments/${name}/status`)),
+      },
+    );
+    const held = (await nodeRoles(n2())).filter((nr) => nr.deployment === name).map((nr) => nr.role);
+    expect(held.sort()).to.deep.equal(['hardware-check', 'ready-node']);
   };
 
   before(async function () {
@@ -352,6 +396,114 @@ describe('e2e: the web UI in headless Chromium follows a 3-node lab converge', f
     } finally {
       await context.close();
     }
+  });
+
+  it('Unbind on a node-role row names the role and what requires it on the node; they go', async () => {
+    await page.goto(`${ui.url}/ui/#/nodes/${n2()}`);
+    const row = '#node-roles tr[data-role="hardware-check"]';
+    await page.waitForSelector(`${row}[data-deployment="system"] button.unbind`);
+    await page.click(`${row} button.unbind`);
+    const text = await dialogText();
+    expect(text).to.include(`Unbind hardware-check from ${n2()} in system: node-role hardware-check and what requires it on ${n2()} (ready-node) are removed`); // prettier-ignore
+    // Cancel sends nothing.
+    await page.click('#confirm-cancel');
+    await page.waitForSelector('#confirm-dialog', { state: 'detached' });
+    expect((await nodeRoles(n2())).map((nr) => nr.role)).to.include('hardware-check');
+
+    await page.click(`${row} button.unbind`);
+    await dialogText();
+    await page.click('#confirm-ok');
+    expect(await flash('info')).to.match(new RegExp(`^Unbinding hardware-check from ${n2()}: removing node-roles \\d+, \\d+\\.$`)); // prettier-ignore
+    await page.waitForFunction(
+      () => !(globalThis as unknown as PageGlobals).document.querySelectorAll('#node-roles tr[data-role="hardware-check"], #node-roles tr[data-role="ready-node"]').length, // prettier-ignore
+      undefined,
+      { timeout: 30_000, polling: 100 },
+    );
+    const left = (await nodeRoles(n2())).map((nr) => nr.role);
+    expect(left).to.not.include('hardware-check').and.to.not.include('ready-node');
+    expect(left).to.include('network-config');
+  });
+
+  it('Delete deployment asks first naming what goes, shows its node-roles removing, then that it is gone; API errors show in the banner', async () => {
+    // A deployment with a child cannot be deleted: the API's reason shows in the banner.
+    await ui.api('POST', '/deployments', { name: 'outer', parent: 'system' });
+    await ui.api('POST', '/deployments', { name: 'inner', parent: 'outer' });
+    await page.goto(`${ui.url}/ui/#/deployments/outer`);
+    await page.waitForSelector('#delete-deployment');
+    await page.click('#delete-deployment');
+    expect(await dialogText()).to.include('Delete deployment outer: it has no node-roles');
+    await page.click('#confirm-ok');
+    expect(await flash('error')).to.equal('ERR_STATE_INVALID: deployment outer has child deployments (inner): delete them first'); // prettier-ignore
+    await ui.api('DELETE', '/deployments/inner');
+    await ui.api('DELETE', '/deployments/outer');
+
+    await tenantWithN2('tenant');
+    // Removals wait while the node is unavailable: the page shows them removing, whatever its speed.
+    await ui.api('PATCH', `/nodes/${n2()}`, { available: false });
+    await page.goto(`${ui.url}/ui/#/deployments/tenant`);
+    await page.waitForSelector('#layer-cake [data-state="active"]');
+    await page.click('#delete-deployment');
+    expect(await dialogText()).to.equal(
+      'Delete deployment tenant: its 2 node-roles on 1 node are removed (their remove actions run, what depends on them first), then the deployment. ' +
+        `Its 1 node (${n2()}) goes back to system. This cannot be undone.`,
+    );
+    expect(await page.isChecked('#confirm-force')).to.equal(false);
+    await page.click('#confirm-ok');
+    expect(await flash('info')).to.match(/^Deleting tenant: removing node-roles \d+, \d+\.$/);
+    await page.waitForSelector('#layer-cake [data-state="removing"]', { timeout: 30_000 });
+    expect(await page.textContent('#totals')).to.include('2 removing');
+    expect(await ui.api('GET', '/deployments/tenant')).to.deep.include({ state: 'deleting' });
+    const states = (await nodeRoles(n2())).filter((nr) => nr.deployment === 'tenant').map((nr) => nr.state);
+    expect(states).to.deep.equal(['removing', 'removing']);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'deployment-deleting.png'), fullPage: true });
+    await snapshot();
+
+    await ui.api('PATCH', `/nodes/${n2()}`, { available: true });
+    await page.waitForSelector('#deployment-gone', { timeout: 60_000 });
+    expect(await page.textContent('#deployment-gone')).to.include('Deployment tenant is deleted; its nodes went back to system.'); // prettier-ignore
+    const gone = await ui.api('GET', '/deployments/tenant').catch((err: { status?: number }) => err.status);
+    expect(gone).to.equal(404);
+    const system = await ui.api<{ id: number }>('GET', '/deployments/system');
+    expect(await ui.api('GET', `/nodes/${n2()}`)).to.deep.include({ deploymentId: system.id });
+    expect((await nodeRoles(n2())).map((nr) => nr.deployment)).to.not.include('tenant');
+  });
+
+  it('Move to… on the node page names the node-roles it removes; the node is back in system and its cake whole again; Retire asks first', async () => {
+    await tenantWithN2('tenant2');
+    await page.goto(`${ui.url}/ui/#/nodes/${n2()}`);
+    await page.waitForSelector('#node-deployment a[href="#/deployments/tenant2"]');
+    await page.waitForSelector('#node-roles tr[data-role="ready-node"][data-deployment="tenant2"]');
+    await page.click('#move');
+    await dialogText();
+    await page.selectOption('#move-to', 'system');
+    expect(await dialogText()).to.equal(
+      `Move ${n2()} from tenant2 to system: its 2 node-roles (hardware-check, ready-node in tenant2) are removed (their remove actions run, what depends on them first), then system's roles are bound on it.`, // prettier-ignore
+    );
+    await page.click('#confirm-ok');
+    expect(await flash('info')).to.match(new RegExp(`^${n2()}: moving from tenant2 to system: removing node-roles \\d+, \\d+`)); // prettier-ignore
+    await page.waitForSelector('#node-deployment a[href="#/deployments/system"]');
+    // Once the removals finish, system's roles are bound on it again (system is committed) and converge.
+    for (const role of ['hardware-check', 'ready-node'])
+      await page.waitForSelector(`#node-roles tr[data-role="${role}"][data-deployment="system"][data-state="active"]`, { timeout: 60_000 }); // prettier-ignore
+    const system = await ui.api<{ id: number }>('GET', '/deployments/system');
+    expect(await ui.api('GET', `/nodes/${n2()}`)).to.deep.include({ deploymentId: system.id });
+    const after = await nodeRoles(n2());
+    expect([...new Set(after.map((nr) => `${nr.deployment}/${nr.state}`))]).to.deep.equal(['system/active']);
+
+    // Retire: the dialog names the node and its node-roles; Cancel leaves it as it is.
+    await page.click('#retire');
+    expect(await dialogText()).to.include(`Retire ${n2()}: its ${after.length} node-roles (`).and.to.include('This cannot be undone.'); // prettier-ignore
+    await page.click('#confirm-cancel');
+    await page.waitForSelector('#confirm-dialog', { state: 'detached' });
+    expect(await ui.api('GET', `/nodes/${n2()}`)).to.deep.include({ state: 'committed' });
+    await snapshot();
+
+    await page.goto(`${ui.url}/ui/#/deployments/system`);
+    await page.waitForFunction(allActive, NODES * MILESTONES, { timeout: 60_000, polling: 100 });
+    expect(await page.$('#delete-deployment')).to.equal(null);
+    await ui.api('DELETE', '/deployments/tenant2');
+    const gone = await ui.api('GET', '/deployments/tenant2').catch((err: { status?: number }) => err.status);
+    expect(gone).to.equal(404);
   });
 
   it('every response and page the browser saw is captured, without the token, a private key or a BMC password', async () => {

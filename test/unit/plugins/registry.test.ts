@@ -59,6 +59,8 @@ describe('plugins/registry', () => {
         'test-discover',
         'test-hardware',
         'test-member',
+        'test-members',
+        'test-node-file',
         'test-os',
         'test-progress',
         'test-ready',
@@ -101,6 +103,8 @@ describe('plugins/registry', () => {
         'test-ready': 3,
         'test-cluster': 4,
         'test-workload': 5,
+        'test-members': 5,
+        'test-node-file': 5,
       });
     });
 

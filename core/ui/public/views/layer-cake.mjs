@@ -30,7 +30,8 @@ function cell(node, layer, c) {
 
 function verdict(status) {
   if (status.converged) return badge('active', 'converged');
-  if (status.counts.error) return badge('error', 'needs attention');
+  if (status.counts.error || status.counts['remove-error']) return badge('error', 'needs attention');
+  if (status.counts.removing) return badge('removing', 'removing');
   return status.total ? badge('todo', 'converging') : '';
 }
 

@@ -2,13 +2,17 @@
 /**
  * #/nodes/<name>: the node's record and attribs (values as the API shows them: secrets are already
  * redacted), power with read/on/off/cycle/reset (changes confirmed first), its node-roles with their runs
- * (status, exit code, output tails) on demand and Retry for one in error, and its ready checks on a
- * button (GET /checks runs them on the node). Live: every event on GET /events/stream that concerns this node
+ * (status, exit code, output tails) on demand, Retry for one in error or remove-error and Unbind, and its
+ * ready checks on a button (GET /checks runs them on the node); Move to… and Retire node (both ask first,
+ * views/removal.mjs). Live: every event on GET /events/stream that concerns this node
  * (a `node-role.state` change with its nodeId, an audit event on the node or one of its node-roles) triggers
- * a refetch of the node record and its node-roles, at most 4 per second; a reconnect refetches too.
+ * a refetch of the node record and its node-roles, at most 4 per second; a reconnect refetches too. Once the
+ * node is retired (it answers 404 after it was shown) the page says so and stops refetching.
  */
 import { describe, get, list, post, seg, throttle, watchEvents } from '../api.mjs';
 import { badge, button, h, link, notify, para, replace, row, show, table, when } from '../dom.mjs';
+import { nodeRoleRows } from './node-roles.mjs';
+import { moveNode, retireNode, unbindRole } from './removal.mjs';
 
 const FIELDS = [
   ['description', (n) => n.description || '—'],
@@ -22,58 +26,6 @@ const FIELDS = [
   ['admin / system', (n) => `${n.admin ? 'admin' : '—'} / ${n.system ? 'system' : '—'}`],
   ['created / updated', (n) => `${when(n.createdAt)} / ${when(n.updatedAt)}`],
 ];
-const RUN_STATE = { succeeded: 'active', running: 'transition' };
-
-function runView(r) {
-  const took = r.endedAt ? `${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s` : 'running';
-  const tail = (label, text) => (text ? [h('div', { class: 'label' }, label), h('pre', { class: label }, text)] : '');
-  return h(
-    'div',
-    { class: 'run', 'data-run': r.id, 'data-status': r.status },
-    h('div', {}, h('strong', {}, `attempt ${r.attempt} `), badge(RUN_STATE[r.status] ?? 'error', r.status)),
-    h('div', { class: 'muted' }, `exit ${r.exitCode ?? '—'} · ${when(r.startedAt)} · ${took}`),
-    r.command ? h('div', { class: 'command' }, h('code', {}, r.command)) : '',
-    r.error ? h('div', { class: 'message' }, `${r.error.code}: ${r.error.message}`) : '',
-    tail('stdout', r.stdoutTail),
-    tail('stderr', r.stderrTail),
-  );
-}
-
-/**
- * The node-role's row and a hidden row below it that its "runs" button fills and shows. `open` is the set
- * of node-role ids whose runs are shown: kept across the live re-renders (an open one is refetched).
- */
-function nodeRoleRows(nr, retry, open) {
-  const box = h('td', { colspan: 6 });
-  const runs = h('tr', { class: 'runs-row', hidden: true }, box);
-  const toggle = async () => {
-    runs.hidden = !runs.hidden;
-    if (runs.hidden) return void open.delete(nr.id);
-    open.add(nr.id);
-    replace(box, 'loading…');
-    try {
-      const items = (await list(`/node-roles/${nr.id}/runs`)).reverse();
-      replace(box, items.length ? items.map(runView) : para('No runs yet.'));
-    } catch (err) {
-      replace(box, para(describe(err), 'error'));
-    }
-  };
-  const main = row(
-    { 'data-role': nr.role, 'data-state': nr.state, 'data-node-role': nr.id },
-    nr.role,
-    badge(nr.state),
-    String(nr.attempts),
-    String(nr.runCount),
-    nr.lastError ? h('div', { class: 'message' }, `${nr.lastError.code}: ${nr.lastError.message}`) : '',
-    [
-      button('runs', toggle, { class: 'runs secondary' }),
-      nr.state === 'error' ? button('Retry', () => retry(nr), { class: 'retry' }) : '',
-    ],
-  );
-  if (open.has(nr.id)) toggle();
-  return [main, runs];
-}
-
 /** True when a stream event may concern the node `nodeId` or one of its node-roles `nodeRoleIds`. */
 function concerns(ev, nodeId, nodeRoleIds) {
   const d = ev?.data ?? {};
@@ -117,29 +69,51 @@ export async function nodeView(main, [name], signal) {
     if (!signal.aborted) main.append(h('h1', {}, name), para(describe(err), 'error'));
     return;
   }
-  const deployment = await get(`/deployments/${node.deploymentId}`, { signal }).catch(() => null);
   const [attribsBox, rolesBox, checksBox, alive, facts] = [h('div'), h('div'), h('div'), h('span'), h('dl', { class: 'facts' })]; // prettier-ignore
+  const [place, buttons] = [h('span', { id: 'node-deployment' }), h('span', { class: 'title-buttons' })];
   const live = h('span', { class: 'live', id: 'live' }, 'connecting');
   const power = h('span', { id: 'power-state' });
   const showPower = (n) => replace(power, `${n.powerState} (read ${when(n.powerCheckedAt)})`);
-  const showNode = (n) => {
+  let placed = null;
+  const showNode = async (n) => {
+    node = n;
     replace(alive, badge(n.alive ? 'active' : 'error', n.alive ? 'alive' : 'down'));
     replace(
       facts,
       FIELDS.map(([k, f]) => [h('dt', {}, k), h('dd', {}, f(n))]),
     );
     showPower(n);
+    // Move and Retire: not for a deployment's service node (it goes with its deployment) nor once retiring.
+    buttons.hidden = n.system || n.state === 'retiring';
+    if (placed === n.deploymentId) return;
+    placed = n.deploymentId;
+    const d = await get(`/deployments/${n.deploymentId}`, { signal }).catch(() => null);
+    if (!signal.aborted) replace(place, d ? ['in ', link(d.name, 'deployments', d.name)] : '');
   };
-  showNode(node);
+  await showNode(node);
   const nodeRoleIds = new Set();
   const open = new Set();
+  let nodeRoles = [];
+  let roles = null;
+  let gone = false;
 
   const attempt = async (fn) => {
     try {
       await fn();
     } catch (err) {
-      if (!signal.aborted) notify(describe(err));
+      if (signal.aborted) return;
+      if (err.status === 404 && err.code === 'ERR_NODE_NOT_FOUND') retired();
+      else notify(describe(err));
     }
+  };
+  /** The node was retired while the page showed it: say so, and fetch nothing more. */
+  const retired = () => {
+    gone = true;
+    replace(alive, badge('retired'));
+    replace(place);
+    replace(rolesBox, para(`${name} is retired: its record, address allocations and secrets are deleted.`));
+    rolesBox.id = 'node-gone';
+    buttons.hidden = true;
   };
   const powerAction = (action) =>
     attempt(async () => {
@@ -151,15 +125,18 @@ export async function nodeView(main, [name], signal) {
   const loadRoles = async () => {
     const items = await list(`${path}/node-roles`, { signal });
     if (signal.aborted) return;
+    nodeRoles = items;
     for (const nr of items) nodeRoleIds.add(nr.id);
-    const rows = items.map((nr) => nodeRoleRows(nr, retry, open));
-    replace(rolesBox, table(['role', 'state', 'attempts', 'runs', 'last error', ''], rows, { id: 'node-roles' }));
+    const rows = items.map((nr) => nodeRoleRows(nr, { retry, unbind }, open));
+    const headers = ['role', 'deployment', 'state', 'attempts', 'runs', 'last error', ''];
+    replace(rolesBox, table(headers, rows, { id: 'node-roles' }));
   };
   const refresh = throttle(
     () =>
       attempt(async () => {
+        if (gone) return;
         const n = await get(path, { signal });
-        if (!signal.aborted) showNode(n);
+        if (!signal.aborted) await showNode(n);
         await loadRoles();
       }),
     250,
@@ -168,8 +145,18 @@ export async function nodeView(main, [name], signal) {
   const retry = (nr) =>
     attempt(async () => {
       await post(`/node-roles/${nr.id}/retry`);
-      notify(`Retrying ${nr.role} on ${name}.`, 'info');
+      notify(`Retrying ${nr.role} on ${name}${nr.state === 'remove-error' ? ' (its remove action)' : ''}.`, 'info');
       refresh();
+    });
+  /** Runs one of views/removal.mjs's actions with the node and its node-roles as last fetched. */
+  const removal = (fn, extra = {}) =>
+    attempt(async () => {
+      if (await fn({ node, nodeRoles, signal, ...extra })) refresh();
+    });
+  const unbind = (nr) =>
+    attempt(async () => {
+      roles ??= await list('/roles', { signal });
+      await removal(unbindRole, { nr, roles });
     });
   const runChecks = async () => {
     replace(checksBox, 'running the checks on the node…');
@@ -180,14 +167,21 @@ export async function nodeView(main, [name], signal) {
     }
   };
 
+  replace(
+    buttons,
+    button('Move to…', () => removal(moveNode), { id: 'move', class: 'secondary' }),
+    button('Retire node', () => removal(retireNode), { id: 'retire', class: 'danger' }),
+  );
   main.append(
     h(
       'div',
       { class: 'title-row' },
       h('h1', {}, node.name),
       alive,
-      deployment ? ['in ', link(deployment.name, 'deployments', deployment.name)] : '',
+      place,
       live,
+      h('span', { class: 'spacer' }),
+      buttons,
     ),
     h('h2', {}, 'Facts'),
     facts,
