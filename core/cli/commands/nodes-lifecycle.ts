@@ -33,15 +33,16 @@ export function registerNodesLifecycle(nodes: Command, client: () => ApiClient):
           },
           o.yes,
         );
-      const res = await client().post<RemovalIds & { node: unknown; from: unknown; to: unknown }>(
+      const res = await client().post<RemovalIds & { node: unknown; from: unknown; to: unknown; waiting?: boolean }>(
         `/nodes/${seg(node)}/move`,
         { deployment: d, ...(o.force ? { force: true } : {}) },
       );
       print(o.json, res, () => {
         const [from, to] = [nameOf(res.from), nameOf(res.to, d)];
-        const follow = [...(res.removing?.length ? [from] : []), ...(res.bound?.length ? [to] : [])];
+        const follow = [...(res.removing?.length ? [from] : []), ...(res.bound?.length || res.waiting ? [to] : [])];
+        const waiting = res.waiting ? `; ${to}'s roles are bound on it once those removals finish` : '';
         process.stdout.write(
-          `${nameOf(res.node, node)}: moved from ${from} to ${to}: ${removalSummary(res)}` +
+          `${nameOf(res.node, node)}: moved from ${from} to ${to}: ${removalSummary(res)}${waiting}` +
             (follow.length ? `; follow it with ${follow.map((x) => `\`anneal converge ${x}\``).join(' and ')}` : '') +
             '\n',
         );

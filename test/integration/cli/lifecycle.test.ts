@@ -239,7 +239,7 @@ describe('cli: unbind, deployments delete, nodes move and delete, rerun --force 
       const d2 = (await get('/deployments/d2')).id;
       const text = await ok('nodes', 'move', 'n4.lab', 'd2');
       expect(text).to.match(
-        /^n4\.lab: moved from d1 to d2: removing node-roles [\d, ]+(; bound node-role \d+)?; follow it with `anneal converge d1`( and `anneal converge d2`)?\n$/,
+        /^n4\.lab: moved from d1 to d2: removing node-roles [\d, ]+(; bound node-role \d+|; d2's roles are bound on it once those removals finish)?; follow it with `anneal converge d1`( and `anneal converge d2`)?\n$/,
       );
       expect((await get('/nodes/n4.lab')).deploymentId).to.equal(d2);
       expect((await run('converge', 'd1', '--quiet')).code).to.equal(0);
@@ -250,7 +250,16 @@ describe('cli: unbind, deployments delete, nodes move and delete, rerun --force 
       const json = await ok('nodes', 'move', 'n4.lab', 'd1', '--json');
       const answer = JSON.parse(json) as Row;
       expect(json).to.equal(asJson(answer));
-      expect(Object.keys(answer).sort()).to.deep.equal(['bound', 'deleted', 'from', 'node', 'removing', 'to']);
+      expect(Object.keys(answer).sort()).to.deep.equal([
+        'bound',
+        'deleted',
+        'from',
+        'node',
+        'removing',
+        'rerun',
+        'to',
+        'waiting',
+      ]);
     });
 
     it('refuses --force without --yes, and maps each error to one line', async () => {
