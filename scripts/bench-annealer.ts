@@ -28,7 +28,7 @@ import { Client } from 'pg';
 import { boot } from '../core/boot';
 import { loadConfig } from '../core/config';
 import { silentLogger } from '../core/log';
-import { freshDatabase, type TestDatabase } from '../test/helpers/engines';
+import { freshDatabase, postgresAdminUrl, type TestDatabase } from '../test/helpers/engines';
 import benchBarclamp, { benchLayers } from './bench/bench-barclamp';
 
 const tsx = path.resolve(__dirname, '../node_modules/.bin/tsx');
@@ -163,22 +163,24 @@ async function copyDatabase(db: TestDatabase): Promise<TestDatabase> {
     copyFileSync(url, copy);
     return { target: { engine, url: copy }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
-  const src = new URL(url);
-  const name = `${src.pathname.slice(1)}_copy`;
-  const admin = new Client({ connectionString: url.replace(src.pathname, '/postgres') });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${src.pathname.slice(1)}`);
-  await admin.end();
+  // On the server freshDatabase used, through its admin URL (TEST_POSTGRES_URL); names are ours (hex).
+  const source = new URL(url).pathname.slice(1);
+  const name = `${source}_copy`;
+  const admin = async (sql: string) => {
+    const c = new Client({ connectionString: postgresAdminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name} TEMPLATE ${source}`);
   const target = new URL(url);
   target.pathname = `/${name}`;
   return {
     target: { engine, url: target.toString() },
-    async drop() {
-      const c = new Client({ connectionString: url.replace(src.pathname, '/postgres') });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
 
@@ -211,7 +213,6 @@ async function teardown(db: TestDatabase, deploymentId: number, total: number, a
     if (left.length) throw new Error(`${left.length} node-roles left after teardown`);
     if (await store.deployments.find(deploymentId))
       throw new Error('the bench deployment is still there after teardown');
-    await annealer.stop();
     return { removals: total, markMs, teardownMs, peakRssMb: (process.resourceUsage().maxRSS * 1024) / 1e6 };
   } finally {
     // Not anneal.close(): that stops service daemons in the configured data dir, which are not the bench's.
@@ -377,7 +378,11 @@ async function main() {
     }
   }
   console.log(
-    `peak RSS ${peakRssMb.toFixed(0)} MB (after converging: ${rows.map((r) => `${r.nodes} nodes ${r.annealPeakRssMb.toFixed(0)} MB`).join(', ')})`,
+    `peak RSS ${peakRssMb.toFixed(0)} MB (after converging: ${rows.map((r) => `${r.nodes} nodes ${r.annealPeakRssMb.toFixed(0)} MB`).join(', ')}${
+      args.teardown
+        ? `; after tearing down: ${rows.map((r) => `${r.nodes} nodes ${r.teardown!.peakRssMb.toFixed(0)} MB`).join(', ')}`
+        : ''
+    })`,
   );
 }
 
