@@ -168,10 +168,17 @@ export function nodeRolesRepo(prisma: Client) {
    * Marks node-roles for another run: generation + 1, then todo (parents active) or blocked. A
    * node-role in transition keeps running; its completion sees the new generation and runs it again.
    */
-  async function bump(ids: number[], now: number): Promise<void> {
-    if (ids.length === 0) return;
-    const idle = { id: { in: ids }, state: { in: ['active', 'error', 'todo', 'blocked'] } };
+  async function bump(all: number[], now: number): Promise<void> {
+    if (all.length === 0) return;
+    // In chunks: a write's bound parameters are limited (999 on SQLite).
     await atomic(prisma, async (tx) => {
+      for (let i = 0; i < all.length; i += 500) await bumpChunk(tx, all.slice(i, i + 500), now);
+    });
+  }
+
+  async function bumpChunk(client: Client, ids: number[], now: number): Promise<void> {
+    const idle = { id: { in: ids }, state: { in: ['active', 'error', 'todo', 'blocked'] } };
+    await atomic(client, async (tx) => {
       await tx.nodeRole.updateMany({
         where: { id: { in: ids }, state: { notIn: ['proposed', ...removalStates] } },
         data: { generation: { increment: 1 }, updatedAt: big(now) },
