@@ -29,6 +29,7 @@ import { createLimits, type Limits } from './limits';
 import { defaultRetryPolicy, type RetryPolicy } from './outcome';
 import { runJob, type JobInput } from './run-job';
 import { adminUnavailable } from './role-context';
+import { nodeView } from './node-view';
 import { runChecks, type NodeRoleChecks } from './run-checks';
 import { AppError } from '../errors';
 
@@ -415,16 +416,7 @@ export class Annealer {
     return claimed.map((claim) => {
       const role = this.registry.role(this.roleNames.get(claim.roleId)!);
       const n = nodes.get(claim.nodeId)!;
-      const node: NodeView = {
-        id: n.id,
-        name: n.name,
-        macs: n.macs,
-        bmcAddress: n.bmcAddress,
-        address: n.address,
-        admin: n.admin,
-        system: n.system,
-        facts: n.facts,
-      };
+      const node = nodeView(n);
       const resolved = resolveAttribs(role.wants, defaults, values, {
         deploymentId: claim.deploymentId,
         nodeId: claim.nodeId,

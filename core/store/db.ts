@@ -105,3 +105,15 @@ export async function openDatabase(target: DatabaseTarget, opts: { migrate?: boo
     close: () => prisma.$disconnect(),
   };
 }
+
+/**
+ * Ids per statement in updateMany/deleteMany. Prisma splits long `in` lists of reads but not of writes,
+ * and refuses a write with more bound values than the engine allows (999 on SQLite, 32,766 on
+ * PostgreSQL): a deployment of 10,000 nodes × 6 roles is 60,000 ids.
+ */
+const WRITE_CHUNK = 500;
+
+/** Runs `write` on `ids` in slices of {@link WRITE_CHUNK}, one after another. */
+export async function inChunks(ids: number[], write: (chunk: number[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < ids.length; i += WRITE_CHUNK) await write(ids.slice(i, i + WRITE_CHUNK));
+}

@@ -6,7 +6,7 @@
 import { notFound } from '../errors';
 import type { NodeRoleRecord } from '../domain/records';
 import { removalStates, type NodeRoleState } from '../domain/vocabulary';
-import { atomic, type Client } from './db';
+import { atomic, inChunks, type Client } from './db';
 import { big, nodeRoleInclude, nodeRoleRecord, parseJson } from './codec';
 
 export interface NodeRoleFilter {
@@ -170,10 +170,7 @@ export function nodeRolesRepo(prisma: Client) {
    */
   async function bump(all: number[], now: number): Promise<void> {
     if (all.length === 0) return;
-    // In chunks: a write's bound parameters are limited (999 on SQLite).
-    await atomic(prisma, async (tx) => {
-      for (let i = 0; i < all.length; i += 500) await bumpChunk(tx, all.slice(i, i + 500), now);
-    });
+    await atomic(prisma, (tx) => inChunks(all, (ids) => bumpChunk(tx, ids, now)));
   }
 
   async function bumpChunk(client: Client, ids: number[], now: number): Promise<void> {

@@ -12,7 +12,7 @@
  *   is finished whenever finalize runs (at mark time, after removals, at crash recovery).
  */
 import { removalStates } from '../domain/vocabulary';
-import type { Client } from './db';
+import { inChunks, type Client } from './db';
 import { big } from './codec';
 import { Prisma } from './generated/sqlite/client';
 import { nodeRolesRepo } from './node-roles';
@@ -43,13 +43,6 @@ interface Row {
 const rowSelect = { id: true, roleId: true, state: true, cohort: true } as const;
 
 /**
- * Ids per statement in updateMany/deleteMany. Prisma splits long `in` lists of reads but not of writes,
- * and refuses a write with more bound values than the engine allows (999 on SQLite, 32,766 on
- * PostgreSQL): a deployment of 10,000 nodes × 6 roles is 60,000 ids.
- */
-const WRITE_CHUNK = 500;
-
-/**
  * `state = s`, for a query that also names its rows by id. NOTE(perf): SQLite (no ANALYZE statistics)
  * plans `id IN (…) AND state = ?` on the (state, nextRunAt) index and so reads every row in that state
  * — all 60,000 node-roles of a 10,000-node teardown are `removing` — instead of the ids. Written as
@@ -59,10 +52,6 @@ export const stateById = (state: string) => ({ NOT: { state: { not: state } } })
 
 /** Events per INSERT: six bound values each, under SQLite's 999. */
 const EVENT_ROWS = 150;
-
-async function inChunks(ids: number[], write: (chunk: number[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < ids.length; i += WRITE_CHUNK) await write(ids.slice(i, i + WRITE_CHUNK));
-}
 
 export function teardownRepo(prisma: Client) {
   const nodeRoles = nodeRolesRepo(prisma);

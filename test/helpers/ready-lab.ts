@@ -20,6 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createJigs } from '../../core/annealer/jigs';
 import { adminUnavailable, roleContext } from '../../core/annealer/role-context';
+import { nodeView } from '../../core/annealer/node-view';
 import { boot, type Anneal } from '../../core/boot';
 import { loadConfig } from '../../core/config';
 import type { NodeRoleRecord, RunRecord } from '../../core/domain/records';
@@ -27,7 +28,6 @@ import { createLocalExecutor } from '../../core/exec/local';
 import { createMemoryHostKeyStore, createSshPool } from '../../core/exec/ssh';
 import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../core/lab';
 import { silentLogger } from '../../core/log';
-import type { NodeView } from '../../core/plugins/manifest';
 import { roleTemplateData } from '../../core/plugins/registry';
 import { stopServiceDaemons } from '../../core/services/service-daemons';
 import { freshDatabase, type TestDatabase } from './engines';
@@ -183,16 +183,7 @@ export async function readyLab(opts: {
       async remove(role) {
         const svc = await store.nodes.serviceNode(d.id);
         if (!svc) throw new Error('no service node');
-        const node: NodeView = {
-          id: svc.id,
-          name: svc.name,
-          macs: svc.macs,
-          bmcAddress: svc.bmcAddress,
-          address: svc.address,
-          admin: svc.admin,
-          system: svc.system,
-          facts: svc.facts,
-        };
+        const node = nodeView(svc);
         const remove = registry.role(role).spec.actions?.remove;
         if (!remove) throw new Error(`role ${role} has no remove action`);
         const result = await remove({
@@ -222,16 +213,7 @@ export async function readyLab(opts: {
         if (!remove) throw new Error(`role ${role} has no remove action`);
         const n = (await store.nodes.list({})).find((x) => x.name === nodeName);
         if (!n) throw new Error(`no node ${nodeName}`);
-        const node: NodeView = {
-          id: n.id,
-          name: n.name,
-          macs: n.macs,
-          bmcAddress: n.bmcAddress,
-          address: n.address,
-          admin: n.admin,
-          system: n.system,
-          facts: n.facts,
-        };
+        const node = nodeView(n);
         const attribs: Record<string, unknown> = {};
         for (const w of loaded.wants) attribs[w] = registry.attrib(w).default;
         Object.assign(attribs, Object.fromEntries(Object.entries(deploymentAttribs).filter(([k]) => k in attribs)));

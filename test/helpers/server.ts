@@ -14,6 +14,8 @@ import { loadConfig } from '../../core/config';
 import { silentLogger } from '../../core/log';
 import { hashToken } from '../../core/services/tokens';
 import type { DatabaseTarget } from '../../core/store/engine';
+import { createStore, type Store } from '../../core/store';
+import { openDatabase } from '../../core/store/db';
 
 const repoRoot = path.resolve(__dirname, '../..');
 
@@ -187,6 +189,14 @@ export async function waitFor<T>(
  */
 export async function bootInProcess(target: DatabaseTarget): Promise<Anneal> {
   return boot({ ...loadConfig({}), database: target, fixtures: ['test'] }, { log: silentLogger });
+}
+
+/**
+ * A store for watching the database while servers run. Without migrations: the schema engine takes
+ * an exclusive lock on SQLite, which fails while another process has the file open.
+ */
+export async function watchStore(target: DatabaseTarget): Promise<Store> {
+  return createStore(await openDatabase(target, { migrate: false }));
 }
 
 export interface RunInterval {

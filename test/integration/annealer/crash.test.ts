@@ -4,23 +4,14 @@
  * running a node-role twice at the same time, and that the crash really cut runs short (`lost`).
  */
 import { expect } from 'chai';
-import { createStore, type Store } from '../../../core/store';
-import { openDatabase } from '../../../core/store/db';
+import type { Store } from '../../../core/store';
 import { engines, freshDatabase, requireEngine, type TestDatabase } from '../../helpers/engines';
 import { bindClusterDeployment } from '../../helpers/graph';
-import { bootInProcess, overlaps, spawnServer, waitFor, type ServerChild } from '../../helpers/server';
+import { bootInProcess, overlaps, spawnServer, waitFor, type ServerChild, watchStore } from '../../helpers/server';
 
 const NODES = 40;
 const NODE_ROLES = NODES * 6 + 1;
 const LEASE_MS = 2_000;
-
-/**
- * A store for watching the database while servers run. Without migrations: the schema engine takes
- * an exclusive lock on SQLite, which fails while another process has the file open.
- */
-async function watchStore(target: TestDatabase['target']): Promise<Store> {
-  return createStore(await openDatabase(target, { migrate: false }));
-}
 
 for (const engine of engines) {
   describe(`[${engine}] annealer/crash (child processes)`, function () {

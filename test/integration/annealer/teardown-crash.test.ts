@@ -9,10 +9,9 @@
  */
 import { expect } from 'chai';
 import type { RunRecord } from '../../../core/domain/records';
-import { createStore, type Store } from '../../../core/store';
-import { openDatabase } from '../../../core/store/db';
+import type { Store } from '../../../core/store';
 import { engines, freshDatabase, requireEngine, type TestDatabase } from '../../helpers/engines';
-import { apiCaller, overlaps, spawnServer, waitFor, type ServerChild } from '../../helpers/server';
+import { apiCaller, overlaps, spawnServer, waitFor, type ServerChild, watchStore } from '../../helpers/server';
 
 const NODES = 40;
 /** test-discover, -hardware, -os, -ready, -cluster and -workload on each node, test-service on the service node. */
@@ -26,14 +25,6 @@ const NODE_ROLES = NODES * 6 + 1;
 const LEASE_MS = 8_000;
 /** How long each apply and each remove (but test-discover's and test-service's) sleeps. */
 const DELAY_MS = 40;
-
-/**
- * A store for watching the database while servers run. Without migrations: the schema engine takes
- * an exclusive lock on SQLite, which fails while another process has the file open.
- */
-async function watchStore(target: TestDatabase['target']): Promise<Store> {
-  return createStore(await openDatabase(target, { migrate: false }));
-}
 
 for (const engine of engines) {
   describe(`[${engine}] annealer/teardown crash (child processes)`, function () {

@@ -12,18 +12,11 @@ import path from 'node:path';
 import { AppError } from '../../../core/errors';
 import type { RunRecord } from '../../../core/domain/records';
 import { startTestAnneal, type TestAnneal } from '../../helpers/anneal';
+import { waitFor } from '../../helpers/server';
 import { dumpDatabase, engines, requireEngine } from '../../helpers/engines';
 
 const SETTLE = { timeoutMs: 30_000 };
 const ACTOR = 'test';
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function rejection(p: Promise<unknown>): Promise<AppError> {
   try {
@@ -185,7 +178,10 @@ for (const engine of engines) {
       expect(moved).to.deep.include({ from: 'move-a', to: 'move-b', bound: [], waiting: true });
       expect([...moved.removing].sort()).to.deep.equal(inA.map((nr) => nr.id).sort());
       await anneal.annealer.settle(SETTLE);
-      await waitFor(async () => (await store.nodeRoles.list({ deploymentId: b.id })).length === 4);
+      await waitFor(async () => ((await store.nodeRoles.count({ deploymentId: b.id })) === 4 ? true : undefined), {
+        timeoutMs: 10_000,
+        describe: () => 'the roles of move-b bound on n4 after its move-a node-roles were removed',
+      });
       expect(await store.nodeRoles.list({ deploymentId: a.id })).to.deep.equal([]);
       const n4 = await store.nodes.get('n4.lab');
       expect(n4.deploymentId).to.equal(b.id);

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { adminHooksFor } from '../../../core/services/admin-hooks';
 import { createDomainEvents } from '../../../core/services/domain-events';
 import type { ServiceDeps } from '../../../core/services/deps';
-import type { NodeView } from '../../../core/plugins/manifest';
+import { nodeView } from '../../../core/annealer/node-view';
 import { startTestAnneal, type TestAnneal } from '../../helpers/anneal';
 import { dumpDatabase, engines, requireEngine, type TestDatabase } from '../../helpers/engines';
 
@@ -122,7 +122,7 @@ for (const engine of engines) {
       );
       const n2 = await anneal.store.nodes.get('n2.lab');
       await atomically('recordAttribs (an action’s write-back)', () =>
-        hooks({ ...n2, facts: n2.facts } as NodeView).recordAttribs({ 'test/marker': 'from-the-node' }),
+        hooks(nodeView(n2)).recordAttribs({ 'test/marker': 'from-the-node' }),
       );
       await atomically('rerunNodeRole', async () =>
         changes.rerunNodeRole(await nodeRoleId('test-os', 'n2.lab'), ACTOR),
