@@ -7,6 +7,7 @@
 import express from 'express';
 import type { Anneal } from '../boot';
 import { BODY_LIMIT_BYTES, errorHandler, notFoundHandler } from './error-handler';
+import { blueprintRoutes } from './routes/blueprints';
 import { catalogRoutes } from './routes/catalog';
 import { deploymentRoutes } from './routes/deployments';
 import { eventRoutes } from './routes/events';
@@ -37,6 +38,7 @@ export function apiRoutes(anneal: Anneal): ApiRoutes {
     installRoutes,
     networkRoutes,
     deploymentRoutes,
+    blueprintRoutes,
     roleRoutes,
     catalogRoutes,
     nodeRoleRoutes,

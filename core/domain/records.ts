@@ -35,6 +35,8 @@ export interface NodeRecord {
   system: boolean;
   state: NodeState;
   facts: Record<string, unknown>;
+  /** Operator tags (lower case, sorted): what blueprint selectors and node filters match. */
+  tags: string[];
   deploymentId: number;
   createdAt: number;
   updatedAt: number;

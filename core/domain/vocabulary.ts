@@ -64,3 +64,8 @@ export type BmcDriverName = (typeof bmcDriverNames)[number];
 /** Power actions an operator can ask for; `status` only reads. */
 export const powerActions = ['on', 'off', 'cycle', 'reset'] as const;
 export type PowerActionName = (typeof powerActions)[number];
+
+/** The name of a deployment's service node (the phantom node that hosts its service roles). */
+export function serviceNodeName(deployment: string): string {
+  return `${deployment}.service.anneal.internal`;
+}

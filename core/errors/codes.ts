@@ -82,6 +82,33 @@ export const errorCodes = {
     kind: 'user',
     description: 'The system deployment cannot be deleted; nodes leave it by moving or retiring.',
   },
+  ERR_BLUEPRINT_INVALID: {
+    status: 400,
+    kind: 'user',
+    description:
+      'The blueprint (or overlay, or saved plan) is not valid: YAML, format, unknown roles, attribs or groups, values failing their schema, a secret given as a value.',
+  },
+  ERR_PLACEMENT_UNSATISFIABLE: {
+    status: 422,
+    kind: 'user',
+    description: "A group's count cannot be met: too few nodes here match its selector.",
+  },
+  ERR_BLUEPRINT_CONFLICT: {
+    status: 409,
+    kind: 'user',
+    description:
+      "The blueprint's deployment exists under another parent or is being deleted, or its parent does not exist.",
+  },
+  ERR_PLAN_STALE: {
+    status: 409,
+    kind: 'user',
+    description: 'The saved plan was made from another state of the site: what it was made from has changed since.',
+  },
+  ERR_SECRET_NOT_FOUND: {
+    status: 422,
+    kind: 'user',
+    description: 'A blueprint refers to a site secret that is not set here.',
+  },
   ERR_MOVE_INVALID: {
     status: 422,
     kind: 'user',

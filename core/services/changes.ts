@@ -168,41 +168,53 @@ export function changesService(deps: ServiceDeps) {
 
   /**
    * Records a proposed value (validated against the attrib's schema); it takes effect when its
-   * deployment or node is committed. ERR_ATTRIB_INVALID names the field and what the schema expects.
+   * deployment or node is committed (inside `outer` when given: a blueprint apply). ERR_ATTRIB_INVALID
+   * names the field and what the schema expects.
    */
-  async function setAttrib(scope: AttribScope, targetId: number, name: string, value: unknown, actor: Actor) {
+  async function setAttrib(
+    scope: AttribScope,
+    targetId: number,
+    name: string,
+    value: unknown,
+    actor: Actor,
+    outer?: UnitOfWork,
+  ) {
     const def = registry.attrib(name);
     const checked = registry.validateAttribValue(name, value);
     if (!checked.ok) throw inputError(checked.issues, 'ERR_ATTRIB_INVALID');
-    await useCase(deps, async (uow) => {
-      const { tx } = uow;
-      if (scope === 'node-role') {
-        const nr = await tx.nodeRoles.get(targetId);
-        if (!registry.role(nr.role).wants.includes(name)) {
-          throw new AppError(
-            'ERR_ATTRIB_NOT_WANTED',
-            `role "${nr.role}" does not want attrib "${name}"; set it on the node or deployment instead`,
-          );
-        }
-      } else if (scope === 'node') await tx.nodes.get(targetId);
-      else await tx.deployments.get(targetId);
-      const attribId = (await tx.catalog.ids()).attribIds.get(name)!;
-      const now = deps.now();
-      await tx.attribs.setProposed(attribId, scope, targetId, checked.value, now);
-      await audit(
-        uow,
-        [
-          {
-            actor,
-            type: 'attrib.propose',
-            objectType: scope,
-            objectId: targetId,
-            data: { attrib: name, value: def.secret ? '[redacted]' : checked.value },
-          },
-        ],
-        now,
-      );
-    });
+    await useCase(
+      deps,
+      async (uow) => {
+        const { tx } = uow;
+        if (scope === 'node-role') {
+          const nr = await tx.nodeRoles.get(targetId);
+          if (!registry.role(nr.role).wants.includes(name)) {
+            throw new AppError(
+              'ERR_ATTRIB_NOT_WANTED',
+              `role "${nr.role}" does not want attrib "${name}"; set it on the node or deployment instead`,
+            );
+          }
+        } else if (scope === 'node') await tx.nodes.get(targetId);
+        else await tx.deployments.get(targetId);
+        const attribId = (await tx.catalog.ids()).attribIds.get(name)!;
+        const now = deps.now();
+        await tx.attribs.setProposed(attribId, scope, targetId, checked.value, now);
+        await audit(
+          uow,
+          [
+            {
+              actor,
+              type: 'attrib.propose',
+              objectType: scope,
+              objectId: targetId,
+              data: { attrib: name, value: def.secret ? '[redacted]' : checked.value },
+            },
+          ],
+          now,
+        );
+      },
+      outer,
+    );
   }
 
   /** error → todo (or blocked), remove-error → removing. ERR_STATE_INVALID for any other state. */

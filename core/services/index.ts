@@ -1,5 +1,6 @@
 /** Use cases shared by the API, the CLI and the tests. */
 import { bindingService } from './binding';
+import { blueprintsService } from './blueprints';
 import { changesService } from './changes';
 import type { ServiceDeps } from './deps';
 import { checksService } from './checks';
@@ -18,11 +19,14 @@ export { useCase } from './deps';
 export function createServices(deps: ServiceDeps) {
   const binding = bindingService(deps);
   const changes = changesService(deps);
+  const inventory = inventoryService(deps, { binding, changes });
+  const lifecycle = lifecycleService(deps, { binding, changes });
   return {
     binding,
+    blueprints: blueprintsService(deps, { binding, changes, inventory, lifecycle }),
     changes,
-    inventory: inventoryService(deps, { binding, changes }),
-    lifecycle: lifecycleService(deps, { binding, changes }),
+    inventory,
+    lifecycle,
     networks: networksService(deps),
     power: powerService(deps),
     provisioner: provisionerService(deps),

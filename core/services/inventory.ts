@@ -4,6 +4,7 @@
  * A node created in a deployment whose `anneal/discover` is true gets every `discovery` role bound and
  * is committed at once (docs/ready-state.md), so discovered nodes walk up to ready-node on their own.
  */
+import { serviceNodeName } from '../domain/vocabulary';
 import { AppError } from '../errors';
 import type { NewNode, NodePatch } from '../store/nodes';
 import { audit, useCase, type Actor, type ServiceDeps, type UnitOfWork } from './deps';
@@ -13,9 +14,7 @@ export const systemDeployment = 'system';
 /** Deployment attrib: bind the discovery roles to new nodes and commit them (barclamps/anneal). */
 const DISCOVER_ATTRIB = 'anneal/discover';
 
-export function serviceNodeName(deployment: string): string {
-  return `${deployment}.service.anneal.internal`;
-}
+export { serviceNodeName };
 
 /** The services createNode uses to bind and commit a discovered node. */
 export interface DiscoveryServices {
@@ -84,18 +83,24 @@ export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices
     }
   }
 
+  /** Creates a deployment under `parent` (default system), inside `outer` when given (a blueprint apply). */
   async function createDeployment(
     input: { name: string; description?: string; parent?: string | number },
     actor: Actor,
+    outer?: UnitOfWork,
   ) {
-    return useCase(deps, async (uow) => {
-      await ensureUnique(uow, 'deployment', input.name);
-      const parent = await uow.tx.deployments.get(input.parent ?? systemDeployment);
-      if (parent.state === 'deleting') {
-        throw new AppError('ERR_STATE_INVALID', `deployment ${parent.name} is being deleted: choose another parent`);
-      }
-      return createDeploymentRow(uow, input.name, input.description ?? '', parent.id, false, actor);
-    });
+    return useCase(
+      deps,
+      async (uow) => {
+        await ensureUnique(uow, 'deployment', input.name);
+        const parent = await uow.tx.deployments.get(input.parent ?? systemDeployment);
+        if (parent.state === 'deleting') {
+          throw new AppError('ERR_STATE_INVALID', `deployment ${parent.name} is being deleted: choose another parent`);
+        }
+        return createDeploymentRow(uow, input.name, input.description ?? '', parent.id, false, actor);
+      },
+      outer,
+    );
   }
 
   /** Creates a node; `bmcPassword` (secret) is stored as its BMC password and never returned or logged. */
@@ -143,5 +148,27 @@ export function inventoryService(deps: ServiceDeps, discovery: DiscoveryServices
     });
   }
 
-  return { ensureSystem, createDeployment, createNode, updateNode };
+  /**
+   * Replaces a node's tags (what blueprint selectors and node filters match); stored lower-case, unique,
+   * sorted. Audited with the tags added and removed; setting the same tags changes nothing.
+   */
+  async function setTags(ref: number | string, tags: string[], actor: Actor) {
+    return useCase(deps, async (uow) => {
+      const node = await uow.tx.nodes.get(ref);
+      const next = [...new Set(tags)].sort();
+      const added = next.filter((t) => !node.tags.includes(t));
+      const removed = node.tags.filter((t) => !next.includes(t));
+      if (!added.length && !removed.length) return node;
+      const now = deps.now();
+      const updated = await uow.tx.nodes.update(node.id, { tags: next }, now);
+      await audit(
+        uow,
+        [{ actor, type: 'node.tags', objectType: 'node', objectId: node.id, data: { tags: next, added, removed } }],
+        now,
+      );
+      return updated;
+    });
+  }
+
+  return { ensureSystem, createDeployment, createNode, updateNode, setTags };
 }

@@ -25,6 +25,11 @@ export interface RemovalOptions {
   force?: boolean;
 }
 
+export interface MoveOptions extends RemovalOptions {
+  /** Bind the new deployment's roles on the node (default). A blueprint apply binds its group's roles itself. */
+  bindRoles?: boolean;
+}
+
 export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
   const { registry } = deps;
 
@@ -69,38 +74,43 @@ export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
     nodeRef: number | string,
     opts: RemovalOptions,
     actor: Actor,
+    outer?: UnitOfWork,
   ): Promise<MarkResult> {
-    return useCase(deps, async (uow) => {
-      const { tx } = uow;
-      const d = await tx.deployments.get(ref);
-      const node = await tx.nodes.get(nodeRef);
-      const role = registry.role(roleName);
-      const target = role.flags.has('service') ? await tx.nodes.serviceNode(d.id) : node;
-      const roleId = (await tx.catalog.ids()).roleIds.get(role.name)!;
-      const nr = target ? await tx.nodeRoles.findByRoleNode(roleId, target.id) : null;
-      if (!nr || nr.deploymentId !== d.id) {
-        throw new AppError(
-          'ERR_NOT_BOUND',
-          `role "${role.name}" is not bound on node ${node.name} in deployment ${d.name}: nothing to unbind (GET /api/v2/deployments/${d.name}/node-roles lists what is)`,
-          { details: { deployment: d.name, role: role.name, node: node.name } },
+    return useCase(
+      deps,
+      async (uow) => {
+        const { tx } = uow;
+        const d = await tx.deployments.get(ref);
+        const node = await tx.nodes.get(nodeRef);
+        const role = registry.role(roleName);
+        const target = role.flags.has('service') ? await tx.nodes.serviceNode(d.id) : node;
+        const roleId = (await tx.catalog.ids()).roleIds.get(role.name)!;
+        const nr = target ? await tx.nodeRoles.findByRoleNode(roleId, target.id) : null;
+        if (!nr || nr.deploymentId !== d.id) {
+          throw new AppError(
+            'ERR_NOT_BOUND',
+            `role "${role.name}" is not bound on node ${node.name} in deployment ${d.name}: nothing to unbind (GET /api/v2/deployments/${d.name}/node-roles lists what is)`,
+            { details: { deployment: d.name, role: role.name, node: node.name } },
+          );
+        }
+        const marked = await remove(uow, [nr.id], opts, actor);
+        await audit(
+          uow,
+          [
+            {
+              actor,
+              type: 'node-role.unbind',
+              objectType: 'node-role',
+              objectId: nr.id,
+              data: { deployment: d.name, role: role.name, node: node.name, force: !!opts.force, ...marked },
+            },
+          ],
+          deps.now(),
         );
-      }
-      const marked = await remove(uow, [nr.id], opts, actor);
-      await audit(
-        uow,
-        [
-          {
-            actor,
-            type: 'node-role.unbind',
-            objectType: 'node-role',
-            objectId: nr.id,
-            data: { deployment: d.name, role: role.name, node: node.name, force: !!opts.force, ...marked },
-          },
-        ],
-        deps.now(),
-      );
-      return marked;
-    });
+        return marked;
+      },
+      outer,
+    );
   }
 
   /** Tears deployment `ref` down: its node-roles removed, its nodes handed to its parent, the record gone. */
@@ -147,42 +157,61 @@ export function lifecycleService(deps: ServiceDeps, services: LifecycleDeps) {
    * the roles of `to` are bound on it (committed if `to` is) — at once when nothing is left to remove,
    * otherwise (`waiting`) by {@link settleMoves} once those removals finish.
    */
-  async function moveNode(nodeRef: number | string, toRef: number | string, opts: RemovalOptions, actor: Actor) {
-    return useCase(deps, async (uow) => {
-      const { tx } = uow;
-      const node = await tx.nodes.get(nodeRef);
-      const to = await tx.deployments.get(toRef);
-      const from = await tx.deployments.get(node.deploymentId);
-      const refuse = (why: string) => {
-        throw new AppError('ERR_MOVE_INVALID', `node ${node.name} cannot move to ${to.name}: ${why}`, {
-          details: { node: node.name, deployment: to.name },
-        });
-      };
-      if (node.system) refuse('it is a service node, which belongs to its deployment');
-      if (node.state === 'retiring') refuse('it is retiring');
-      if (to.state === 'deleting') refuse(`deployment ${to.name} is being deleted; pick another one`);
-      const none = { removing: [] as number[], deleted: [] as number[], rerun: [] as number[] };
-      if (to.id === from.id) return { node: node.name, from: from.name, to: to.name, ...none, bound: [] as number[] };
+  async function moveNode(
+    nodeRef: number | string,
+    toRef: number | string,
+    opts: MoveOptions,
+    actor: Actor,
+    outer?: UnitOfWork,
+  ) {
+    return useCase(
+      deps,
+      async (uow) => {
+        const { tx } = uow;
+        const node = await tx.nodes.get(nodeRef);
+        const to = await tx.deployments.get(toRef);
+        const from = await tx.deployments.get(node.deploymentId);
+        const refuse = (why: string) => {
+          throw new AppError('ERR_MOVE_INVALID', `node ${node.name} cannot move to ${to.name}: ${why}`, {
+            details: { node: node.name, deployment: to.name },
+          });
+        };
+        if (node.system) refuse('it is a service node, which belongs to its deployment');
+        if (node.state === 'retiring') refuse('it is retiring');
+        if (to.state === 'deleting') refuse(`deployment ${to.name} is being deleted; pick another one`);
+        const none = { removing: [] as number[], deleted: [] as number[], rerun: [] as number[] };
+        if (to.id === from.id) return { node: node.name, from: from.name, to: to.name, ...none, bound: [] as number[] };
 
-      const keep = new Set<number>([to.id]);
-      for (let p = to.parentId; p !== null; p = (await tx.deployments.get(p)).parentId) keep.add(p);
-      const leaving = (await tx.nodeRoles.list({ nodeId: node.id }))
-        .filter((nr) => !keep.has(nr.deploymentId))
-        .map((nr) => nr.id);
-      const marked = await remove(uow, leaving, opts, actor);
-      const now = deps.now();
-      // A role is bound once per node: what the node leaves must be gone before `to`'s roles are bound.
-      const waiting = marked.removing.length > 0;
-      await tx.nodes.moveTo(node.id, to.id, now, waiting);
-      const bound = waiting ? [] : await bindDeploymentRoles(uow, node.id, to.id, actor);
-      const result = { node: node.name, from: from.name, to: to.name, ...marked, bound, waiting };
-      await audit(
-        uow,
-        [{ actor, type: 'node.move', objectType: 'node', objectId: node.id, data: { ...result, force: !!opts.force } }],
-        now,
-      );
-      return result;
-    });
+        const keep = new Set<number>([to.id]);
+        for (let p = to.parentId; p !== null; p = (await tx.deployments.get(p)).parentId) keep.add(p);
+        const leaving = (await tx.nodeRoles.list({ nodeId: node.id }))
+          .filter((nr) => !keep.has(nr.deploymentId))
+          .map((nr) => nr.id);
+        const marked = await remove(uow, leaving, opts, actor);
+        const now = deps.now();
+        // A role is bound once per node: what the node leaves must be gone before `to`'s roles are bound.
+        const bindRoles = opts.bindRoles !== false;
+        const waiting = bindRoles && marked.removing.length > 0;
+        await tx.nodes.moveTo(node.id, to.id, now, waiting);
+        const bound = waiting || !bindRoles ? [] : await bindDeploymentRoles(uow, node.id, to.id, actor);
+        const result = { node: node.name, from: from.name, to: to.name, ...marked, bound, waiting };
+        await audit(
+          uow,
+          [
+            {
+              actor,
+              type: 'node.move',
+              objectType: 'node',
+              objectId: node.id,
+              data: { ...result, force: !!opts.force },
+            },
+          ],
+          now,
+        );
+        return result;
+      },
+      outer,
+    );
   }
 
   /** Binds every (non-service) role of deployment `deploymentId` on the node, committed if it is. */

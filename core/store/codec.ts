@@ -37,6 +37,7 @@ export interface NodeRow {
   system: boolean;
   state: string;
   facts: string;
+  tags: string;
   deploymentId: number;
   createdAt: bigint;
   updatedAt: bigint;
@@ -62,6 +63,7 @@ export function nodeRecord(r: NodeRow): NodeRecord {
     system: r.system,
     state: r.state as NodeState,
     facts: parseJson<Record<string, unknown>>(r.facts, {}),
+    tags: parseJson<string[]>(r.tags, []),
     deploymentId: r.deploymentId,
     createdAt: num(r.createdAt),
     updatedAt: num(r.updatedAt),

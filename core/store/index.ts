@@ -8,6 +8,7 @@
  */
 import { apiTokensRepo } from './api-tokens';
 import { attribsRepo } from './attribs';
+import { blueprintSiteRepo } from './blueprint-site';
 import { catalogRepo } from './catalog';
 import { atomic, openDatabase, type Client, type Database } from './db';
 import { deploymentsRepo } from './deployments';
@@ -20,6 +21,7 @@ import { nodesRepo } from './nodes';
 import { queueRepo } from './queue';
 import { eventsRepo, runsRepo } from './runs-events';
 import { seedRepo } from './seed';
+import { siteSecretsRepo } from './site-secrets';
 import { teardownRepo } from './teardown';
 import { translatePrismaErrors } from './translate-error';
 import { watchdogRepo } from './watchdog';
@@ -43,6 +45,8 @@ function createRepos(p: Client, engine: Engine) {
     installs: installsRepo(p),
     networks: networksRepo(p),
     apiTokens: apiTokensRepo(p),
+    blueprintSite: blueprintSiteRepo(p),
+    siteSecrets: siteSecretsRepo(p),
   };
 }
 

@@ -37,6 +37,7 @@ export type NodePatch = Partial<
     | 'bootDevice'
     | 'macs'
     | 'facts'
+    | 'tags'
     | 'state'
   >
 >;
@@ -79,9 +80,14 @@ export function nodesRepo(prisma: Client) {
     return n;
   }
 
-  async function list(filter: { deploymentId?: number; system?: boolean } = {}, page = { offset: 0, limit: 1000 }) {
+  /** `tag`: nodes carrying that tag (tags are JSON text of restricted characters, so a quoted match is exact). */
+  async function list(
+    filter: { deploymentId?: number; system?: boolean; alive?: boolean; available?: boolean; tag?: string } = {},
+    page = { offset: 0, limit: 1000 },
+  ) {
+    const { tag, ...where } = filter;
     const rows = await prisma.node.findMany({
-      where: filter,
+      where: { ...where, ...(tag !== undefined ? { tags: { contains: JSON.stringify(tag) } } : {}) },
       orderBy: { id: 'asc' },
       skip: page.offset,
       take: page.limit,
@@ -95,7 +101,7 @@ export function nodesRepo(prisma: Client) {
   }
 
   async function update(id: number, patch: NodePatch, now: number): Promise<NodeRecord> {
-    const { macs, facts, powerCheckedAt, ...rest } = patch;
+    const { macs, facts, tags, powerCheckedAt, ...rest } = patch;
     const row = await prisma.node.update({
       where: { id },
       data: {
@@ -105,6 +111,7 @@ export function nodesRepo(prisma: Client) {
           : {}),
         ...(macs ? { macs: JSON.stringify(macs) } : {}),
         ...(facts ? { facts: JSON.stringify(facts) } : {}),
+        ...(tags ? { tags: JSON.stringify(tags) } : {}),
         updatedAt: big(now),
       },
     });

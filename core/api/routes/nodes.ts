@@ -5,6 +5,7 @@
  *   POST  /nodes                   create → 201; ERR_NAME_TAKEN when the name exists
  *   GET   /nodes/:ref              one node; ERR_NODE_NOT_FOUND
  *   PATCH /nodes/:ref              {description?, alive?, available?}
+ *   PUT   /nodes/:ref/tags         {tags} → the node with its tags replaced (sorted, unique)
  *   POST  /nodes/:ref/commit       commits the node's proposed node-roles and attribs, wakes the annealer
  *   POST  /nodes/:ref/propose      back to proposed (nothing new runs until the next commit)
  *   POST  /nodes/:ref/redeploy     installs it again: os-install and everything above it on the node re-run (202)
@@ -17,6 +18,7 @@
  */
 import { z } from 'zod';
 import type { Anneal } from '../../boot';
+import { tagSchema } from '../../domain/blueprint';
 import { actorOf } from '../actor';
 import { listBody } from '../list';
 import {
@@ -88,6 +90,11 @@ const nodeFilter = pageQuery.extend({
   deployment: z.string({ error: 'expected one deployment id or name' }).optional(),
   alive: flag.optional(),
   available: flag.optional(),
+  tag: tagSchema.optional(),
+});
+
+const tagsBody = z.strictObject({
+  tags: z.array(tagSchema, { error: 'expected a list of tags' }).max(64, 'expected at most 64 tags'),
 });
 
 /** Routes for `/nodes`. */
@@ -99,7 +106,7 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
     {
       method: 'get',
       path: '/nodes',
-      summary: 'List nodes (paged; filter by deployment, alive, available)',
+      summary: 'List nodes (paged; filter by deployment, alive, available, tag)',
       query: nodeFilter,
     },
     async (_req, res, { query: q }) => {
@@ -110,6 +117,7 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
           : {}),
         ...(q.alive !== undefined ? { alive: q.alive === 'true' } : {}),
         ...(q.available !== undefined ? { available: q.available === 'true' } : {}),
+        ...(q.tag !== undefined ? { tag: q.tag } : {}),
       };
       res.json(listBody(await store.nodes.list(filter, page), page));
     },
@@ -137,6 +145,18 @@ export function nodeRoutes(anneal: Anneal): ApiRoutes {
       const ref = parseRef(req.params.ref);
       const updated = await services.inventory.updateNode(ref, patch, actorOf(req));
       res.json(updated);
+    },
+  );
+
+  routes.add(
+    {
+      method: 'put',
+      path: '/nodes/:ref/tags',
+      summary: "Replace the node's tags (blueprint selectors and the `tag` filter match them)",
+      body: tagsBody,
+    },
+    async (req, res, { body }) => {
+      res.json(await services.inventory.setTags(parseRef(req.params.ref), body.tags, actorOf(req)));
     },
   );
 
