@@ -227,7 +227,8 @@ export const errorCodes = {
   ERR_LAB_CONFLICT: {
     status: 409,
     kind: 'user',
-    description: 'The lab clashes with the host (another lab on 10.231.0.0/24, a taken BMC port) or its own settings.',
+    description:
+      'The lab clashes with another lab or the host (its name, subnet, ports or MACs are taken) or with its own settings.',
   },
   ERR_LAB_LOCKED: {
     status: 409,

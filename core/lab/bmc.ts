@@ -21,11 +21,11 @@ export function udpPortBound(port: number): boolean {
   }
 }
 
-/** Resolves true when 127.0.0.1:<port>/udp can be bound right now. */
 /** How many times (250 ms apart) startBmc looks again at a busy port before it reports the conflict. */
 const PORT_WAIT_TRIES = 20;
 
-function udpPortFree(port: number): Promise<boolean> {
+/** Resolves true when 127.0.0.1:<port>/udp can be bound right now. */
+export function udpPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
     s.once('error', () => resolve(false));

@@ -1,10 +1,12 @@
 /**
  * The lab: virtual nodes on this host that are real enough to run anneal against without hardware
- * (DESIGN §5, docs/lab.md). Node i of lab L is a network namespace `anl-L-i` with 10.231.0.(10+i) on the
- * lab bridge, its own hostname `n<i>.L.lab`, its own /etc /var /root /home /opt /srv /usr (overlayfs), its
- * own sshd and host keys, two sparse virtual disks, and an ipmi_sim BMC on 127.0.0.1:(9000+i) whose power
- * control really starts and stops the node's processes. One Redfish BMC emulator per lab serves node i on
- * 127.0.0.1:(8000+i)/tcp and drives the same chassis (core/lab/redfish.ts).
+ * (DESIGN §5, docs/lab.md). Node i of lab L is a network namespace `anl-L-i` with the address
+ * <subnet>+(10+i) (10.231.0.(10+i) in the default subnet) on the lab bridge, its own hostname `n<i>.L.lab`,
+ * its own /etc /var /root /home /opt /srv /usr (overlayfs), its own sshd and host keys, two sparse virtual
+ * disks, and an ipmi_sim BMC on 127.0.0.1:(bmcBasePort+i) whose power control really starts and stops the
+ * node's processes. One Redfish BMC emulator per lab serves node i on 127.0.0.1:(redfishBasePort+i)/tcp and
+ * drives the same chassis (core/lab/redfish.ts). Labs with other names, subnets and ports run side by side
+ * (core/lab/claims.ts).
  *
  * Every function needs root. Mutating commands hold the lab's lock (ERR_LAB_LOCKED when another holds it).
  * Secrets (BMC passwords, the SSH private key) live only in 0600 files under the state directory and are
@@ -15,12 +17,13 @@ import path from 'node:path';
 import { AppError, inputError } from '../errors';
 import { silentLogger, type Logger } from '../log';
 import { startBmc, stopBmc } from './bmc';
+import { checkName, checkSubnet, claimPorts, neighbours, registerLab, unregisterLab, withHostLock } from './claims';
 import {
-  BMC_HOST, BMC_USERNAME, bridgeName, checkLabName, DEFAULT_BMC_BASE_PORT, DEFAULT_LAB_NAME,
-  DEFAULT_REDFISH_BASE_PORT, DEFAULT_STATE_DIR, hostVethName, LAB_HOST_IP, LAB_SUBNET, labPaths, labShort,
-  MAX_NODES, netnsName, NODE_IP_OFFSET, nodeIp, nodeMacs, nodeName, nodePaths, SSH_USER, type LabPaths,
+  BMC_HOST, BMC_USERNAME, bridgeName, checkLabName, DEFAULT_LAB_NAME, DEFAULT_REDFISH_BASE_PORT, DEFAULT_STATE_DIR,
+  hostVethName, LAB_SUBNET, labPaths, labShort, MAX_NODES, netnsName, nodeIp, nodeMacs, nodeName, nodePaths,
+  parseLabSubnet, SSH_USER, subnetHostIp, validHostIp, type LabPaths,
 } from './layout'; // prettier-ignore
-import { checkSubnetFree, ensureBridge, inLabSubnet, setLinkUp, setSlowLink } from './net';
+import { ensureBridge, setLinkUp, setSlowLink } from './net';
 import { ensureNode, nodeStatus, type EnsureOutcome, type LabContext } from './node';
 import { pool, run } from './proc';
 import { ensureRedfish, installRedfishEmulator, redfishPortOf, redfishRunning } from './redfish';
@@ -37,6 +40,7 @@ import {
 export * from './types';
 export {
   LAB_HOST_IP, LAB_SUBNET, DEFAULT_LAB_NAME, DEFAULT_STATE_DIR, DEFAULT_BMC_BASE_PORT, DEFAULT_REDFISH_BASE_PORT,
+  PORT_BLOCK_SIZE, labSubnetProblem, nodeIp, portBlock, subnetHostIp,
 } from './layout'; // prettier-ignore
 
 /** Programs the lab runs (Debian: iproute2, util-linux, openssh-server, openipmi, ipmitool, curl). */
@@ -143,6 +147,8 @@ function statusOf(paths: LabPaths, rec: LabRecord): LabStatus {
     bridge: rec.bridge,
     hostIp: rec.hostIp,
     subnet: rec.subnet,
+    bmcBasePort: rec.bmcBasePort,
+    redfishBasePort: rec.redfishBasePort ?? DEFAULT_REDFISH_BASE_PORT,
     annealUrl: rec.annealUrl,
     pxeHook: rec.pxeHook,
     createdAt: rec.createdAt,
@@ -199,10 +205,14 @@ function labContext(paths: LabPaths, rec: LabRecord, log: Logger, sshPublicKey: 
  * beyond `nodes` are left alone. New or restarted nodes are powered on through their BMC; when it returns,
  * their sshd accepts connections. Running it twice changes nothing the second time.
  *
+ * The lab's subnet (default 10.231.0.0/24), host address (the subnet's .1) and base ports are fixed when
+ * it is created; without base ports it takes the first free port block (core/lab/claims.ts).
+ *
  * Throws ERR_INPUT_INVALID (bad options), ERR_LAB_PREREQUISITE (not root, programs missing),
- * ERR_LAB_CONFLICT (another lab holds 10.231.0.0/24, a BMC or Redfish port is taken, an option that cannot change
- * differs from the existing lab), ERR_LAB_LOCKED, ERR_LAB_COMMAND_FAILED (a step failed; run it again, it
- * resumes where it stopped; `anneal lab down` removes everything).
+ * ERR_LAB_CONFLICT (the name, the subnet, a port or the MACs clash with another lab or a host interface, a
+ * port is taken, an option that cannot change differs from the existing lab: a refused lab leaves nothing
+ * behind), ERR_LAB_LOCKED, ERR_LAB_COMMAND_FAILED (a step failed; run it again, it resumes where it
+ * stopped; `anneal lab down` removes everything).
  */
 export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
   const { name, paths } = refOf(opts);
@@ -214,108 +224,123 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw inputError([{ field: 'concurrency', message: 'expected a whole number from 1 to 64' }]);
   }
+  if (opts.subnet !== undefined) parseLabSubnet(opts.subnet);
   requirePrerequisites();
+  const hadStateDir = existsSync(paths.stateDir);
   return withLabLock(paths, async () => {
     const started = Date.now();
     const prev = readLabRecord(paths);
-    const hostIp = opts.hostIp ?? prev?.hostIp ?? LAB_HOST_IP;
-    if (!inLabSubnet(hostIp) || Number(hostIp.split('.')[3]) < 1 || Number(hostIp.split('.')[3]) > NODE_IP_OFFSET) {
-      throw inputError([
-        { field: 'hostIp', message: `expected an address from 10.231.0.1 to 10.231.0.${NODE_IP_OFFSET}` },
-      ]);
+    for (const field of ['bmcBasePort', 'redfishBasePort'] as const) {
+      const port = opts[field] ?? prev?.[field];
+      if (port !== undefined && (!Number.isInteger(port) || port < 1024 || port + opts.nodes > 65535)) {
+        throw inputError([{ field, message: `expected a port from 1024 to ${65535 - opts.nodes}` }]);
+      }
     }
-    const bmcBasePort = opts.bmcBasePort ?? prev?.bmcBasePort ?? DEFAULT_BMC_BASE_PORT;
-    if (!Number.isInteger(bmcBasePort) || bmcBasePort < 1024 || bmcBasePort + opts.nodes > 65535) {
-      throw inputError([{ field: 'bmcBasePort', message: `expected a port from 1024 to ${65535 - opts.nodes}` }]);
-    }
-    const redfishBasePort = opts.redfishBasePort ?? prev?.redfishBasePort ?? DEFAULT_REDFISH_BASE_PORT;
-    if (!Number.isInteger(redfishBasePort) || redfishBasePort < 1024 || redfishBasePort + opts.nodes > 65535) {
-      throw inputError([{ field: 'redfishBasePort', message: `expected a port from 1024 to ${65535 - opts.nodes}` }]);
-    }
-    if (prev?.redfishBasePort !== undefined && prev.redfishBasePort !== redfishBasePort) {
+    for (const field of ['subnet', 'hostIp', 'bmcBasePort', 'redfishBasePort'] as const) {
+      const was = prev?.[field];
+      const now = opts[field];
+      if (was === undefined || now === undefined || was === now) continue;
       throw new AppError(
         'ERR_LAB_CONFLICT',
-        `lab ${name} exists with Redfish base port ${prev.redfishBasePort}; it cannot change (remove the lab first)`,
-        { details: { redfishBasePort: prev.redfishBasePort } },
+        `lab ${name} exists with ${field} ${was}; it cannot change (remove the lab first: anneal lab down --name ${name})`,
+        { details: { [field]: was } },
       );
     }
-    if (prev && (prev.hostIp !== hostIp || prev.bmcBasePort !== bmcBasePort)) {
-      throw new AppError(
-        'ERR_LAB_CONFLICT',
-        `lab ${name} exists with host address ${prev.hostIp} and BMC base port ${prev.bmcBasePort}; these cannot change (remove the lab first)`,
-        { details: { hostIp: prev.hostIp, bmcBasePort: prev.bmcBasePort } },
-      );
+    const subnet = opts.subnet ?? prev?.subnet ?? LAB_SUBNET;
+    const hostIp = opts.hostIp ?? prev?.hostIp ?? subnetHostIp(subnet);
+    if (!validHostIp(subnet, hostIp)) {
+      const [first, last] = [subnetHostIp(subnet), nodeIp(0, subnet)];
+      throw inputError([{ field: 'hostIp', message: `expected an address of ${subnet} from ${first} to ${last}` }]);
     }
     const annealUrl =
       opts.annealUrl === undefined ? (prev?.annealUrl ?? null) : opts.annealUrl && validateUrl(opts.annealUrl, hostIp);
     const pxeHook = opts.pxeHook === undefined ? (prev?.pxeHook ?? null) : opts.pxeHook || null;
     const bridge = bridgeName(name);
-    if (!prev && ((await labNetnsList(name)).length > 0 || labLinks(name).length > 0)) {
-      // The state is gone but parts of the lab are not (deleted state dir, crash): start from clean.
-      log.warn({ lab: name }, 'lab: found parts of a lab without its state; removing them first');
-      await teardown(name, paths, log);
-    }
-    await checkSubnetFree(bridge);
 
-    mkdirSync(paths.labDir, { recursive: true, mode: 0o700 });
+    // What the lab holds on the host (name, subnet, ports, MACs) is checked and recorded under the host
+    // lock, before anything of it is made: a refused lab leaves nothing behind (core/lab/claims.ts).
+    const rec = await withHostLock(async () => {
+      const around = neighbours(paths);
+      checkName(name, around);
+      await checkSubnet(subnet, bridge, around);
+      if (!prev && ((await labNetnsList(name)).length > 0 || labLinks(name).length > 0)) {
+        // The state is gone but parts of the lab are not (deleted state dir, crash): start from clean.
+        log.warn({ lab: name }, 'lab: found parts of a lab without its state; removing them first');
+        await teardown(name, paths, log);
+      }
+      const known = new Set(prev?.nodes.map((n) => n.index) ?? []);
+      const adding = Array.from({ length: opts.nodes }, (_, i) => i + 1).filter((i) => !known.has(i));
+      const ports = await claimPorts(
+        name,
+        {
+          bmcBasePort: opts.bmcBasePort ?? prev?.bmcBasePort,
+          redfishBasePort: opts.redfishBasePort ?? prev?.redfishBasePort,
+        },
+        adding,
+        around,
+      );
+      const now = new Date().toISOString();
+      // Labs made before Redfish get their Redfish ports here (the only change to an existing node record).
+      const next: LabRecord = prev
+        ? {
+            ...prev,
+            redfishBasePort: ports.redfishBasePort,
+            annealUrl,
+            pxeHook,
+            nodes: prev.nodes.map((n) => ({ ...n, redfishPort: n.redfishPort ?? ports.redfishBasePort + n.index })),
+          }
+        : {
+            version: 1,
+            name,
+            short: labShort(name),
+            bridge,
+            subnet,
+            hostIp,
+            ...ports,
+            annealUrl,
+            pxeHook,
+            createdAt: now,
+            updatedAt: now,
+            nodes: [],
+          };
+      for (const i of adding) {
+        next.nodes.push({
+          index: i,
+          name: nodeName(name, i),
+          ip: nodeIp(i, subnet),
+          netns: netnsName(name, i),
+          hostVeth: hostVethName(name, i),
+          macs: nodeMacs(name, i),
+          bmcPort: next.bmcBasePort + i,
+          redfishPort: ports.redfishBasePort + i,
+        });
+      }
+      mkdirSync(paths.labDir, { recursive: true, mode: 0o700 });
+      // Recorded before any node exists, so an interrupted run leaves enough behind for `labDown`.
+      if (!prev || JSON.stringify({ ...prev, updatedAt: '' }) !== JSON.stringify({ ...next, updatedAt: '' }))
+        writeLabRecord(paths, next);
+      registerLab(name, paths.labDir);
+      return next;
+    });
+
     mkdirSync(paths.nodesDir, { recursive: true, mode: 0o700 });
     installScripts(paths);
     const redfishChanged = installRedfishEmulator(paths);
     const sshPublicKey = await ensureSshKey(paths, name);
 
-    const now = new Date().toISOString();
-    // Labs made before Redfish get their Redfish ports here (the only change to an existing node record).
-    const rec: LabRecord = prev
-      ? {
-          ...prev,
-          redfishBasePort,
-          annealUrl,
-          pxeHook,
-          nodes: prev.nodes.map((n) => ({ ...n, redfishPort: n.redfishPort ?? redfishBasePort + n.index })),
-        }
-      : {
-          version: 1,
-          name,
-          short: labShort(name),
-          bridge,
-          subnet: LAB_SUBNET,
-          hostIp,
-          bmcBasePort,
-          redfishBasePort,
-          annealUrl,
-          pxeHook,
-          createdAt: now,
-          updatedAt: now,
-          nodes: [],
-        };
     const secrets = readSecrets(paths);
     let secretsChanged = false;
     for (let i = 1; i <= opts.nodes; i++) {
-      if (!rec.nodes.some((n) => n.index === i)) {
-        rec.nodes.push({
-          index: i,
-          name: nodeName(name, i),
-          ip: nodeIp(i),
-          netns: netnsName(name, i),
-          hostVeth: hostVethName(name, i),
-          macs: nodeMacs(name, i),
-          bmcPort: bmcBasePort + i,
-          redfishPort: redfishBasePort + i,
-        });
-      }
       if (!secrets.bmcPasswords[String(i)]) {
         secrets.bmcPasswords[String(i)] = newBmcPassword();
         secretsChanged = true;
       }
     }
     if (secretsChanged || !existsSync(paths.secretsFile)) writeSecrets(paths, secrets);
-    // Recorded before any node exists, so an interrupted run leaves enough behind for `labDown`.
-    if (!prev || JSON.stringify({ ...prev, updatedAt: '' }) !== JSON.stringify({ ...rec, updatedAt: '' }))
-      writeLabRecord(paths, rec);
 
     // Started before the nodes and waited for after them: its start overlaps theirs.
     const redfish = await ensureRedfish(paths, rec, redfishChanged);
-    await ensureBridge(name, bridge, hostIp);
+    await ensureBridge(rec);
     const ctx = labContext(paths, rec, log, sshPublicKey);
     const wanted = rec.nodes.filter((n) => n.index <= opts.nodes);
     const outcomes = await pool(wanted, concurrency, (n) => ensureNode(ctx, n));
@@ -334,6 +359,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabStatus> {
       'lab: up',
     );
     return statusOf(paths, rec);
+  }).catch((e: unknown) => {
+    if (!hadStateDir) removeIfEmpty(paths.stateDir); // a refused lab leaves not even its state directory
+    throw e;
   });
 }
 
@@ -353,12 +381,17 @@ export async function labDown(ref: LabRef & { log?: Logger } = {}): Promise<LabD
   const { name, paths } = refOf(ref);
   requirePrerequisites();
   const result = await withLabLock(paths, () => teardown(name, paths, ref.log ?? silentLogger));
+  unregisterLab(name, paths.labDir);
+  removeIfEmpty(paths.stateDir);
+  return result;
+}
+
+function removeIfEmpty(dir: string): void {
   try {
-    rmdirSync(paths.stateDir); // only when empty
+    rmdirSync(dir); // only when empty
   } catch {
     /* other labs or files: keep it */
   }
-  return result;
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * The lab network: one Linux bridge in the root namespace holding the host address (10.231.0.1/24), one
+ * The lab network: one Linux bridge in the root namespace holding the host address (the lab subnet's .1,
+ * 10.231.0.1/24 by default), one
  * veth pair per node (host side on the bridge, `eth0` inside the node's namespace) and a dummy (or ifb) `eth1`.
  * Nothing is routed off the bridge: an `ip rule` blackholes every packet that arrives on the bridge and is
  * not for the host itself, even if IP forwarding gets turned on later (by docker, for instance).
@@ -7,10 +8,12 @@
  */
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../errors';
-import { bridgeMac, LAB_PREFIX_LENGTH } from './layout';
+import { bridgeMac, subnetPrefixLength } from './layout';
 import { run } from './proc';
-import type { NodeRecord } from './state';
+import type { LabRecord, NodeRecord } from './state';
+
+/** What the network functions need to know of a lab. */
+type LabNet = Pick<LabRecord, 'name' | 'bridge' | 'hostIp' | 'subnet'>;
 
 /** Preference of the lab's forwarding guard rule (after the `local` table rule at 0). */
 const GUARD_RULE_PREF = '100';
@@ -49,41 +52,17 @@ function quietIpv6(link: string): void {
   }
 }
 
-/** True when `ip` (a.b.c.d) is inside 10.231.0.0/24. */
-export function inLabSubnet(ip: string): boolean {
-  return /^10\.231\.0\.(\d{1,3})$/.test(ip) && Number(ip.split('.')[3]) <= 255;
-}
-
-/**
- * Throws ERR_LAB_CONFLICT when any interface other than `bridge` has an address in 10.231.0.0/24 (another
- * lab, or a real network that would clash with the lab's).
- */
-export async function checkSubnetFree(bridge: string): Promise<void> {
-  const { stdout } = await run('ip', ['-j', '-4', 'addr', 'show']);
-  const links = JSON.parse(stdout || '[]') as { ifname: string; addr_info?: { local: string }[] }[];
-  for (const l of links) {
-    if (l.ifname === bridge) continue;
-    const clash = (l.addr_info ?? []).find((a) => inLabSubnet(a.local));
-    if (clash) {
-      throw new AppError(
-        'ERR_LAB_CONFLICT',
-        `${l.ifname} already has ${clash.local}, in the lab subnet 10.231.0.0/24; only one lab can run on a host (see \`anneal lab status\`, or remove the other lab with \`anneal lab down --name …\`)`,
-        { details: { interface: l.ifname, address: clash.local } },
-      );
-    }
-  }
-}
-
-/** Creates the lab bridge with the host address and the forwarding guard, unless they exist. */
-export async function ensureBridge(lab: string, bridge: string, hostIp: string): Promise<void> {
+/** Creates the lab bridge with the host address (hostIp/<the subnet's prefix>) and the forwarding guard, unless they exist. */
+export async function ensureBridge(lab: LabNet): Promise<void> {
+  const { bridge, hostIp } = lab;
   if (!linkExists(bridge)) {
-    await run('ip', ['link', 'add', 'name', bridge, 'address', bridgeMac(lab), 'type', 'bridge']);
+    await run('ip', ['link', 'add', 'name', bridge, 'address', bridgeMac(lab.name), 'type', 'bridge']);
     quietIpv6(bridge);
   }
   const { stdout } = await run('ip', ['-j', '-4', 'addr', 'show', 'dev', bridge]);
   const addrs = (JSON.parse(stdout || '[]') as { addr_info?: { local: string }[] }[]).flatMap((l) => l.addr_info ?? []);
   if (!addrs.some((a) => a.local === hostIp)) {
-    await run('ip', ['addr', 'add', `${hostIp}/${LAB_PREFIX_LENGTH}`, 'dev', bridge]);
+    await run('ip', ['addr', 'add', `${hostIp}/${subnetPrefixLength(lab.subnet)}`, 'dev', bridge]);
   }
   if (!linkIsUp(bridge)) await run('ip', ['link', 'set', bridge, 'up']);
   await ensureForwardGuard(bridge);
@@ -114,12 +93,8 @@ export async function removeForwardGuard(bridge: string): Promise<number> {
  * Ensures the node's namespace, veth pair (host side on the bridge) and in-namespace addressing.
  * `keepDown`: the node has a link-down fault; the host side stays down.
  */
-export async function ensureNodeNet(
-  node: NodeRecord,
-  bridge: string,
-  hostIp: string,
-  keepDown: boolean,
-): Promise<boolean> {
+export async function ensureNodeNet(node: NodeRecord, lab: LabNet, keepDown: boolean): Promise<boolean> {
+  const { bridge, hostIp } = lab;
   let changed = false;
   const freshNs = !netnsExists(node.netns);
   if (freshNs) {
@@ -136,7 +111,7 @@ export async function ensureNodeNet(
     quietIpv6(node.hostVeth);
     const cmds = [
       'link set lo up',
-      `addr replace ${node.ip}/${LAB_PREFIX_LENGTH} dev eth0`,
+      `addr replace ${node.ip}/${subnetPrefixLength(lab.subnet)} dev eth0`,
       'link set eth0 up',
       `route replace default via ${hostIp} dev eth0`,
     ];

@@ -367,7 +367,7 @@ export async function ensureNode(ctx: LabContext, node: NodeRecord): Promise<Ens
     }
   }
 
-  const netChanged = await ensureNodeNet(node, ctx.rec.bridge, ctx.rec.hostIp, faults.includes('link-down'));
+  const netChanged = await ensureNodeNet(node, ctx.rec, faults.includes('link-down'));
   if (netChanged && faults.includes('slow-link')) await setSlowLink(node.hostVeth, true);
   lap('net');
 

@@ -55,7 +55,7 @@ function servedPorts(paths: LabPaths, pid: number | null): Set<number> {
 }
 
 /** Resolves true when 127.0.0.1:<port>/tcp can be bound right now. */
-function tcpPortFree(port: number): Promise<boolean> {
+export function tcpPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
     s.once('error', () => resolve(false));

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors';
-import type { LabPaths, NodePaths } from './layout';
-import { alive } from './proc';
+import { LAB_SUBNET, subnetHostIp, type LabPaths, type NodePaths } from './layout';
+import { alive, sleep } from './proc';
 import { LAB_FAULTS, type LabFault } from './types';
 
 /** One node as lab.json records it (static facts; runtime state lives in the node's files). */
@@ -31,7 +31,9 @@ export interface LabRecord {
   name: string;
   short: string;
   bridge: string;
+  /** The lab's IPv4 subnet (`10.232.0.0/24`); readLabRecord fills in 10.231.0.0/24 for files without one. */
   subnet: string;
+  /** The host's address on the lab bridge, inside `subnet` (its .1 unless `labUp` was given `hostIp`). */
   hostIp: string;
   bmcBasePort: number;
   /** Absent in labs made before Redfish; labUp fills it in. */
@@ -66,9 +68,13 @@ export function writeIfChanged(file: string, data: string, mode = 0o644): boolea
   return true;
 }
 
-export function readLabRecord(paths: LabPaths): LabRecord | null {
+/** lab.json of the lab at `paths`, or null when there is none. A file without a subnet means 10.231.0.0/24. */
+export function readLabRecord(paths: Pick<LabPaths, 'stateFile'>): LabRecord | null {
   try {
-    return JSON.parse(readFileSync(paths.stateFile, 'utf8')) as LabRecord;
+    const rec = JSON.parse(readFileSync(paths.stateFile, 'utf8')) as LabRecord;
+    rec.subnet ??= LAB_SUBNET;
+    rec.hostIp ??= subnetHostIp(rec.subnet);
+    return rec;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new AppError('ERR_LAB_COMMAND_FAILED', `cannot read ${paths.stateFile}: ${(e as Error).message}`, {
@@ -136,24 +142,38 @@ export function shellQuote(v: string): string {
 }
 
 /**
+ * Creates the lock file `file` holding our pid; a lock whose holder is gone is taken over. Returns false
+ * when another live process holds it; throws what the file system throws otherwise.
+ */
+function takePidLock(file: string): boolean {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeFileSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number(readText(file));
+      if ((Number.isInteger(holder) && holder > 0 && alive(holder)) || attempt > 0) return false;
+      rmSync(file, { force: true });
+    }
+  }
+}
+
+/**
  * Runs `fn` holding the lab's lock file (<stateDir>/.<lab>.lock with the holder's pid). A lock whose
  * holder is gone is taken over. Throws ERR_LAB_LOCKED when another live process holds it.
  */
 export async function withLabLock<T>(paths: LabPaths, fn: () => Promise<T>): Promise<T> {
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o755 });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(paths.lockFile, 'wx', 0o600);
-      writeFileSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw lockError(paths, e);
-      const holder = Number(readText(paths.lockFile));
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) throw lockError(paths);
-      rmSync(paths.lockFile, { force: true });
-    }
+  let taken: boolean;
+  try {
+    taken = takePidLock(paths.lockFile);
+  } catch (e) {
+    throw lockError(paths.lockFile, 'on this lab', e);
   }
+  if (!taken) throw lockError(paths.lockFile, 'on this lab');
   try {
     return await fn();
   } finally {
@@ -161,11 +181,36 @@ export async function withLabLock<T>(paths: LabPaths, fn: () => Promise<T>): Pro
   }
 }
 
-function lockError(paths: LabPaths, cause?: unknown): AppError {
-  const holder = readText(paths.lockFile);
+/**
+ * Runs `fn` holding the lock file `file` (its directory made when missing), waiting up to `waitMs`
+ * for another holder to let go. Throws ERR_LAB_LOCKED when it does not.
+ */
+export async function withWaitingLock<T>(file: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let taken: boolean;
+    try {
+      taken = takePidLock(file);
+    } catch (e) {
+      throw lockError(file, 'on this host', e);
+    }
+    if (taken) break;
+    if (Date.now() > deadline) throw lockError(file, 'on this host');
+    await sleep(25);
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function lockError(lockFile: string, where: string, cause?: unknown): AppError {
+  const holder = readText(lockFile);
   return new AppError(
     'ERR_LAB_LOCKED',
-    `another lab command is running on this lab (lock ${paths.lockFile}${holder ? `, pid ${holder}` : ''})`,
-    { details: { lockFile: paths.lockFile, pid: holder ? Number(holder) : null }, cause },
+    `another lab command is running ${where} (lock ${lockFile}${holder ? `, pid ${holder}` : ''})`,
+    { details: { lockFile, pid: holder ? Number(holder) : null }, cause },
   );
 }

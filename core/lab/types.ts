@@ -22,15 +22,27 @@ export interface LabUpOptions extends LabRef {
   nodes: number;
   /**
    * Where nodes announce themselves on first power-on (`POST <annealUrl>/provision/discover`). Must be an
-   * `http://` URL on the lab's host address (10.231.0.1 unless `hostIp` says otherwise): nodes only ever
-   * talk to the host bridge. Kept from the previous run when omitted; `null` turns discovery off.
+   * `http://` URL on the lab's host address (the subnet's .1 unless `hostIp` says otherwise): nodes only
+   * ever talk to the host bridge. Kept from the previous run when omitted; `null` turns discovery off.
    */
   annealUrl?: string | null;
-  /** The host's address on the lab bridge, inside 10.231.0.0/24 below the node addresses (default .1). */
+  /**
+   * The lab's IPv4 subnet: a private /16 to /24 with its host bits zero (`10.232.0.0/24`); the host is its
+   * .1 and node i its network address + 10 + i. Default 10.231.0.0/24. Fixed when the lab is created; it
+   * must not overlap another lab's subnet or a host interface's network (ERR_LAB_CONFLICT).
+   */
+  subnet?: string;
+  /** The host's address on the lab bridge, inside `subnet` below the node addresses (default its .1, up to .10). */
   hostIp?: string;
-  /** BMC of node i listens on 127.0.0.1:(bmcBasePort + i); default 9000. Fixed when the lab is created. */
+  /**
+   * BMC of node i listens on 127.0.0.1:(bmcBasePort + i)/udp. Default: the first free port block k (9000 +
+   * 200k: 9000 for the first lab on a host). Fixed when the lab is created.
+   */
   bmcBasePort?: number;
-  /** Redfish of node i listens on 127.0.0.1:(redfishBasePort + i)/tcp; default 8000. Fixed when the lab is created. */
+  /**
+   * Redfish of node i listens on 127.0.0.1:(redfishBasePort + i)/tcp. Default: the first free port block k
+   * (8000 + 200k). Fixed when the lab is created.
+   */
   redfishBasePort?: number;
   /**
    * A shell command run on the host when a node powers on with next-boot = pxe (the network-boot install
@@ -97,8 +109,13 @@ export interface LabStatus {
   stateDir: string;
   labDir: string;
   bridge: string;
+  /** The host's address on the lab bridge (the subnet's .1 by default): where nodes reach anneal. */
   hostIp: string;
+  /** The lab's subnet (`10.231.0.0/24` unless the lab was made with another). */
   subnet: string;
+  /** Node i's BMC is 127.0.0.1:(bmcBasePort + i)/udp, its Redfish service 127.0.0.1:(redfishBasePort + i)/tcp. */
+  bmcBasePort: number;
+  redfishBasePort: number;
   annealUrl: string | null;
   pxeHook: string | null;
   createdAt: string;

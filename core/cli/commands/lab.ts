@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import {
   DEFAULT_STATE_DIR,
   LAB_FAULTS,
+  LAB_SUBNET,
+  labSubnetProblem,
   labDown,
   labFault,
   labHeal,
@@ -33,13 +35,31 @@ function printStatus(s: LabStatus): void {
     ['node', 'ip', 'power', 'sshd', 'bmc', 'boot', 'faults'],
   );
   process.stdout.write(
-    `lab ${s.name}: bridge ${s.bridge} ${s.hostIp}, state ${s.labDir} (ssh key and BMC passwords kept there, mode 0600)\n`,
+    `lab ${s.name}: subnet ${s.subnet}, bridge ${s.bridge} ${s.hostIp}, BMC ports ${s.bmcBasePort}+i/udp, Redfish ${s.redfishBasePort}+i/tcp, state ${s.labDir} (ssh key and BMC passwords kept there, mode 0600)\n`,
   );
+}
+
+/** A base port option: a whole number from 1024 up to 65535 - nodes. */
+function basePort(flag: string, value: string | undefined, nodes: number): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1024 || port + nodes > 65535)
+    throw new CliError(`${flag} takes a port from 1024 to ${65535 - nodes}`, 'ERR_INPUT_INVALID');
+  return port;
 }
 
 interface LabOptions {
   name: string;
   stateDir: string;
+}
+
+interface UpOptions extends LabOptions {
+  nodes: string;
+  subnet?: string;
+  bmcBasePort?: string;
+  redfishBasePort?: string;
+  annealUrl?: string;
+  json?: boolean;
 }
 
 export function registerLab(program: Command): void {
@@ -56,17 +76,36 @@ export function registerLab(program: Command): void {
   command('up')
     .description('create or repair N lab nodes and power them on (idempotent)')
     .requiredOption('--nodes <n>', 'how many nodes (1-200)')
-    .option('--anneal-url <url>', 'where nodes announce themselves on first power-on (http://10.231.0.1:PORT)')
+    .option(
+      '--subnet <cidr>',
+      `the lab's private IPv4 subnet, /16 to /24, fixed when the lab is made; host .1, node i .(10+i) (default ${LAB_SUBNET})`,
+    )
+    .option(
+      '--bmc-base-port <port>',
+      "node i's IPMI BMC on 127.0.0.1:(port+i)/udp (default: the first free block, 9000+200k)",
+    )
+    .option(
+      '--redfish-base-port <port>',
+      "node i's Redfish on 127.0.0.1:(port+i)/tcp (default: the first free block, 8000+200k)",
+    )
+    .option('--anneal-url <url>', "where nodes announce themselves on first power-on (http://<the lab's host ip>:PORT)")
     .option('--json', 'print JSON')
-    .action(async (o: LabOptions & { nodes: string; annealUrl?: string; json?: boolean }) => {
+    .action(async (o: UpOptions) => {
       const nodes = Number(o.nodes);
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200)
         throw new CliError('--nodes takes a whole number from 1 to 200', 'ERR_INPUT_INVALID');
+      const problem = o.subnet === undefined ? null : labSubnetProblem(o.subnet);
+      if (problem) throw new CliError(`--subnet: ${problem}`, 'ERR_INPUT_INVALID');
+      const bmcBasePort = basePort('--bmc-base-port', o.bmcBasePort, nodes);
+      const redfishBasePort = basePort('--redfish-base-port', o.redfishBasePort, nodes);
       const t0 = Date.now();
       const s = await labUp({
         name: o.name,
         stateDir: o.stateDir,
         nodes,
+        ...(o.subnet ? { subnet: o.subnet } : {}),
+        ...(bmcBasePort !== undefined ? { bmcBasePort } : {}),
+        ...(redfishBasePort !== undefined ? { redfishBasePort } : {}),
         ...(o.annealUrl ? { annealUrl: o.annealUrl } : {}),
         log: log(),
       });
