@@ -14,6 +14,7 @@ import { Command } from 'commander';
 import { version } from '../../package.json';
 import { CliError, createClient, type ApiClient } from './client';
 import { registerAttribs } from './commands/attribs';
+import { registerBlueprints } from './commands/blueprints';
 import { registerConverge } from './commands/converge';
 import { registerDemo } from './commands/demo';
 import { registerDeployments } from './commands/deployments';
@@ -22,6 +23,7 @@ import { registerNodeRoles } from './commands/node-roles';
 import { registerNodes } from './commands/nodes';
 import { registerPower } from './commands/power';
 import { registerRoles } from './commands/roles';
+import { registerSecrets } from './commands/secrets';
 import { registerTokens } from './commands/tokens';
 import { registerUnbind } from './commands/unbind';
 
@@ -56,6 +58,8 @@ export function buildProgram(): Command {
   registerPower(program, client);
   registerTokens(program, client);
   registerConverge(program, client);
+  registerBlueprints(program, client);
+  registerSecrets(program, client);
   registerLab(program);
   registerDemo(program);
   return program;

@@ -63,74 +63,82 @@ export function registerConverge(program: Command, client: () => ApiClient): voi
     .option('--timeout <seconds>', 'give up after this many seconds (exit 2)', '1800')
     .option('--quiet', 'no progress on stderr')
     .option('--json', 'print the final status document as JSON')
-    .action(async (deployment: string, o: { timeout: string; quiet?: boolean; json?: boolean }) => {
-      const timeoutS = Number(o.timeout);
-      if (!Number.isFinite(timeoutS) || timeoutS <= 0)
-        throw new CliError(`--timeout takes a number of seconds above 0, not "${o.timeout}"`, 'ERR_INPUT_INVALID');
-      const api = client();
-      const ref = seg(deployment);
-      const t0 = Date.now();
-      const record = await withFixes(api.get<DeploymentRecord>(`/deployments/${ref}`), {
-        ERR_DEPLOYMENT_NOT_FOUND:
-          'a deployment being deleted is gone once its node-roles are; `anneal deployments list` lists the others',
-      });
-      let deleting = record.state === 'deleting';
-      if (!deleting) await api.post(`/deployments/${ref}/commit`);
-      const progress = o.quiet ? undefined : createProgress();
-      const interrupted = () => {
-        progress?.stop();
-        process.exit(130);
-      };
-      process.once('SIGINT', interrupted);
-      const stall = createStallWatch();
-      let s: StatusDocument | undefined;
-      let gone = false;
-      let timedOut = false;
-      try {
-        for (;;) {
-          const next = await statusOrGone(api, ref, deleting);
-          if (!next) {
-            gone = true;
-            break;
-          }
-          s = next;
-          deleting ||= s.deployment.state === 'deleting';
-          progress?.update(s);
-          if (!deleting && (s.converged || s.total === 0)) break;
-          if (isStuck(s) || stall.stalled(s)) break;
-          if (Date.now() - t0 > timeoutS * 1000) {
-            timedOut = true;
-            break;
-          }
-          await new Promise((r) => setTimeout(r, POLL_MS));
-        }
-      } finally {
-        progress?.stop();
-        process.removeListener('SIGINT', interrupted);
+    .action((deployment: string, o: ConvergeOptions) => converge(client(), deployment, o));
+}
+
+export interface ConvergeOptions {
+  timeout: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Commits `deployment` (unless it is being deleted) and follows it to its end, as the file comment says. */
+export async function converge(api: ApiClient, deployment: string, o: ConvergeOptions): Promise<void> {
+  const timeoutS = Number(o.timeout);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0)
+    throw new CliError(`--timeout takes a number of seconds above 0, not "${o.timeout}"`, 'ERR_INPUT_INVALID');
+  const ref = seg(deployment);
+  const t0 = Date.now();
+  const record = await withFixes(api.get<DeploymentRecord>(`/deployments/${ref}`), {
+    ERR_DEPLOYMENT_NOT_FOUND:
+      'a deployment being deleted is gone once its node-roles are; `anneal deployments list` lists the others',
+  });
+  let deleting = record.state === 'deleting';
+  if (!deleting) await api.post(`/deployments/${ref}/commit`);
+  const progress = o.quiet ? undefined : createProgress();
+  const interrupted = () => {
+    progress?.stop();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  const stall = createStallWatch();
+  let s: StatusDocument | undefined;
+  let gone = false;
+  let timedOut = false;
+  try {
+    for (;;) {
+      const next = await statusOrGone(api, ref, deleting);
+      if (!next) {
+        gone = true;
+        break;
       }
-      const name = s?.deployment.name ?? record.name;
-      const secs = ((Date.now() - t0) / 1000).toFixed(1);
-      if (o.json) printJson(s ?? record);
-      if (gone || !s) {
-        if (!o.json) process.stdout.write(`${name}: deleted in ${secs} s\n`);
-        return;
+      s = next;
+      deleting ||= s.deployment.state === 'deleting';
+      progress?.update(s);
+      if (!deleting && (s.converged || s.total === 0)) break;
+      if (isStuck(s) || stall.stalled(s)) break;
+      if (Date.now() - t0 > timeoutS * 1000) {
+        timedOut = true;
+        break;
       }
-      if (timedOut) {
-        process.exitCode = 2;
-        const waiting = await waitingOf(api, ref);
-        process.stderr.write(
-          deleting
-            ? `${name}: timed out after ${timeoutS} s, still deleting: ${s.total} node-roles left${removalCounts(s.counts)}\n`
-            : `${name}: timed out after ${timeoutS} s with ${s.counts.active}/${s.total} node-roles active\n`,
-        );
-        for (const w of waiting) process.stderr.write(`waiting: ${w.role} on ${w.node}: ${w.reasons.join('; ')}\n`);
-        return;
-      }
-      if (failedCount(s.counts) > 0) {
-        process.exitCode = 1;
-        await printFailures(api, s);
-        return;
-      }
-      if (!o.json) process.stdout.write(`${name}: converged, ${s.total} node-roles active in ${secs} s\n`);
-    });
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    progress?.stop();
+    process.removeListener('SIGINT', interrupted);
+  }
+  const name = s?.deployment.name ?? record.name;
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  if (o.json) printJson(s ?? record);
+  if (gone || !s) {
+    if (!o.json) process.stdout.write(`${name}: deleted in ${secs} s\n`);
+    return;
+  }
+  if (timedOut) {
+    process.exitCode = 2;
+    const waiting = await waitingOf(api, ref);
+    process.stderr.write(
+      deleting
+        ? `${name}: timed out after ${timeoutS} s, still deleting: ${s.total} node-roles left${removalCounts(s.counts)}\n`
+        : `${name}: timed out after ${timeoutS} s with ${s.counts.active}/${s.total} node-roles active\n`,
+    );
+    for (const w of waiting) process.stderr.write(`waiting: ${w.role} on ${w.node}: ${w.reasons.join('; ')}\n`);
+    return;
+  }
+  if (failedCount(s.counts) > 0) {
+    process.exitCode = 1;
+    await printFailures(api, s);
+    return;
+  }
+  if (!o.json) process.stdout.write(`${name}: converged, ${s.total} node-roles active in ${secs} s\n`);
 }

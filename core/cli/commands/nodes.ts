@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { seg, type ApiClient } from '../client';
 import { print, printFields, printTable } from '../output';
 import { registerNodesLifecycle } from './nodes-lifecycle';
+import { registerNodesTags } from './nodes-tags';
 
 type Client = () => ApiClient;
 type Row = Record<string, unknown>;
@@ -36,6 +37,7 @@ export const NODE_FIELDS = [
   'powerState',
   'powerCheckedAt',
   'bootDevice',
+  'tags',
   'createdAt',
   'updatedAt',
 ];
@@ -54,11 +56,12 @@ export function registerNodes(program: Command, client: Client): void {
   nodes
     .command('list')
     .description('list nodes')
+    .option('--tag <tag>', 'only nodes with this tag')
     .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
-      const items = await client().list<Row>('/nodes');
+    .action(async (o: { tag?: string; json?: boolean }) => {
+      const items = await client().list<Row>(o.tag ? `/nodes?tag=${encodeURIComponent(o.tag)}` : '/nodes');
       print(o.json, { items }, () =>
-        printTable(items, ['id', 'name', 'state', 'alive', 'available', 'powerState', 'address', 'bmcAddress']),
+        printTable(items, ['id', 'name', 'state', 'alive', 'available', 'powerState', 'address', 'bmcAddress', 'tags']),
       );
     });
   nodes
@@ -103,4 +106,5 @@ export function registerNodes(program: Command, client: Client): void {
       });
   }
   registerNodesLifecycle(nodes, client);
+  registerNodesTags(nodes, client);
 }

@@ -50,7 +50,11 @@ describeApi('api/auth (bearer tokens and roles)', (api) => {
         expect(res.body!.error!.code).to.equal('ERR_UNAUTHENTICATED');
       }
     }
-    expect(all.filter((d) => d.access === 'public').map((d) => d.path)).to.deep.equal(['/health', '/openapi.json']);
+    expect(all.filter((d) => d.access === 'public').map((d) => d.path)).to.deep.equal([
+      '/health',
+      '/blueprints/schema.json',
+      '/openapi.json',
+    ]);
   });
 
   it('read-only tokens read everything and change nothing; operators change all but tokens', async () => {

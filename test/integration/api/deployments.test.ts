@@ -78,6 +78,7 @@ describeApi('api/deployments', (api) => {
           system: true,
           state: 'committed',
           facts: {},
+          tags: [],
           deploymentId: 3,
           createdAt: NOW,
           updatedAt: NOW,

@@ -35,6 +35,17 @@ const BAD_NAMES = [
   '-1',
 ];
 
+/** Valid in form, but no site has 99 nodes tagged `nowhere`: plan and apply refuse it and write nothing. */
+const UNSATISFIABLE_BLUEPRINT = {
+  apiVersion: 'anneal/v1',
+  kind: 'Blueprint',
+  metadata: { name: 'fuzz' },
+  spec: {
+    deployment: { name: 'fuzz' },
+    groups: [{ name: 'g', count: 99, select: { tags: ['nowhere'] }, roles: ['test-os'] }],
+  },
+};
+
 const WRONG_VALUES: unknown[] = [null, 1, -1, 1.5, true, 'Not Valid!', '', [], {}, ['a'], { a: 1 }, 'x'.repeat(5000)];
 
 const MALFORMED_JSON = ['{', '{"name":', '[1,2', 'nul', '{"a":1,}', "{'a':1}", '\u0000', '{"a":"\\x"}'];
@@ -57,6 +68,11 @@ function wrongTypes(): Case[] {
     ['POST', '/deployments/d1/unbind', { role: 'test-os', node: 'n1.lab', force: false }],
     ['POST', '/nodes/n1.lab/move', { deployment: 'system', force: false }],
     ['POST', '/node-roles/1/rerun', { force: false }],
+    ['PUT', '/nodes/n1.lab/tags', { tags: [] }],
+    ['POST', '/blueprints/validate', { blueprint: UNSATISFIABLE_BLUEPRINT }],
+    ['POST', '/blueprints/plan', { blueprint: UNSATISFIABLE_BLUEPRINT }],
+    ['POST', '/blueprints/apply', { blueprint: UNSATISFIABLE_BLUEPRINT }],
+    ['PUT', '/secrets/s1', { value: 'x' }],
   ];
   const fields: Record<string, string[]> = {
     '/nodes': ['name', 'macs', 'bmcAddress', 'bmcPassword', 'address', 'alive', 'deployment'],
@@ -74,6 +90,11 @@ function wrongTypes(): Case[] {
     '/deployments/d1/unbind': ['role', 'node', 'force'],
     '/nodes/n1.lab/move': ['deployment', 'force'],
     '/node-roles/1/rerun': ['force'],
+    '/nodes/n1.lab/tags': ['tags'],
+    '/blueprints/validate': ['blueprint', 'overlay'],
+    '/blueprints/plan': ['blueprint', 'overlay'],
+    '/blueprints/apply': ['blueprint', 'overlay', 'fingerprint'],
+    '/secrets/s1': ['value'],
   };
   const cases: Case[] = [];
   for (const [method, path, valid] of bodies) {
@@ -91,6 +112,19 @@ function wrongTypes(): Case[] {
         if (typeof v === 'boolean' && ['alive', 'available', 'force'].includes(field)) continue;
         if (v === 'x'.repeat(5000) && ['password', 'bmcPassword'].includes(field)) continue;
         if (v === '' && field === 'description') continue;
+        // A valid tag list or secret value would be a change, not malformed input.
+        if (field === 'tags' && Array.isArray(v) && v.every((t) => t === 'a')) continue;
+        if (field === 'value' && typeof v === 'string' && v !== '') continue;
+        // The blueprint checks pass for a blueprint that validates, but plan and apply refuse it (placement).
+        if (
+          path === '/blueprints/validate' &&
+          field === 'overlay' &&
+          typeof v === 'object' &&
+          v &&
+          !Array.isArray(v) &&
+          !Object.keys(v).length
+        )
+          continue;
         if (typeof v === 'number' && ['parent', 'node', 'deployment', 'vlan'].includes(field) && v === 1) continue;
         cases.push({ method, path, body: { ...valid, [field]: v } });
       }
@@ -143,6 +177,15 @@ function safeDecode(s: string): string {
   }
 }
 
+function withGroup(over: Record<string, unknown>) {
+  const g = UNSATISFIABLE_BLUEPRINT.spec.groups[0]!;
+  return { ...UNSATISFIABLE_BLUEPRINT, spec: { ...UNSATISFIABLE_BLUEPRINT.spec, groups: [{ ...g, ...over }] } };
+}
+
+function withAttribs(attribs: Record<string, unknown>) {
+  return { ...UNSATISFIABLE_BLUEPRINT, spec: { ...UNSATISFIABLE_BLUEPRINT.spec, attribs } };
+}
+
 function semanticErrors(): Case[] {
   return [
     // Unknown roles and impossible bindings.
@@ -181,6 +224,23 @@ function semanticErrors(): Case[] {
     { method: 'POST', path: '/nodes/n1.lab/move', body: { deployment: 'nope' } },
     { method: 'POST', path: '/node-roles/1/rerun', body: { force: true } },
     { method: 'POST', path: '/node-roles/1/rerun', body: { force: 'yes' } },
+    // Blueprints: unknown roles, secrets as values or not set here, groups twice; secrets and tags.
+    { method: 'POST', path: '/blueprints/plan', body: { blueprint: withGroup({ roles: ['no-such-role'] }) } },
+    { method: 'POST', path: '/blueprints/apply', body: { blueprint: withGroup({ count: 1, name: 'a b' }) } },
+    { method: 'POST', path: '/blueprints/apply', body: { blueprint: withAttribs({ 'test/secret': 'plain' }) } },
+    {
+      method: 'POST',
+      path: '/blueprints/apply',
+      body: { blueprint: withAttribs({ 'test/secret': { secretRef: 'nope' } }) },
+    },
+    { method: 'POST', path: '/blueprints/apply', body: { blueprint: withAttribs({ 'test/delay-ms': 'slow' }) } },
+    { method: 'POST', path: '/blueprints/apply', body: { blueprint: 'apiVersion: anneal/v2' } },
+    { method: 'POST', path: '/blueprints/apply', body: { blueprint: 'a: [1' } },
+    { method: 'PUT', path: '/secrets/Not Valid', body: { value: 'x' } },
+    { method: 'DELETE', path: '/secrets/nope' },
+    { method: 'GET', path: '/deployments/system/blueprint' },
+    { method: 'PUT', path: '/nodes/n1.lab/tags', body: { tags: ['UPPER'] } },
+    { method: 'PUT', path: '/nodes/nope.lab/tags', body: { tags: ['a'] } },
     // Unknown routes and methods.
     { method: 'PUT', path: '/nodes/n1.lab/move' },
     { method: 'PUT', path: '/deployments' },

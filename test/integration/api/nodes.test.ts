@@ -24,6 +24,7 @@ function node(over: Record<string, unknown>) {
     system: false,
     state: 'proposed',
     facts: {},
+    tags: [],
     deploymentId: 1,
     createdAt: NOW,
     updatedAt: NOW,

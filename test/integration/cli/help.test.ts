@@ -44,7 +44,19 @@ describe('cli: usage (--help everywhere, --json on reads, one-line usage errors)
 
   it('knows every command group the issue lists', () => {
     const top = new Set(paths.filter((p) => p.length === 1).map((p) => p[0]));
-    for (const group of ['server', 'lab', 'nodes', 'deployments', 'roles', 'node-roles', 'attribs', 'power', 'tokens'])
+    for (const group of [
+      'server',
+      'lab',
+      'nodes',
+      'deployments',
+      'roles',
+      'node-roles',
+      'attribs',
+      'power',
+      'tokens',
+      'blueprints',
+      'secrets',
+    ])
       expect(top, group).to.include(group);
     expect(top).to.include('converge');
     expect(top).to.include('whoami');

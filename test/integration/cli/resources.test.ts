@@ -93,10 +93,10 @@ describe('cli: nodes, deployments, roles, node-roles, attribs (real server, SQLi
       expect(await ok('nodes', 'list', '--json')).to.equal(asJson({ items: await items('/nodes') }));
       expect(await ok('nodes', 'list')).to.equal(
         [
-          'ID  NAME                            STATE      ALIVE  AVAILABLE  POWERSTATE  ADDRESS    BMCADDRESS',
-          '1   system.service.anneal.internal  committed  true   true       unknown     -          -',
-          '2   d1.service.anneal.internal      committed  true   true       unknown     -          -',
-          '3   n1.lab                          committed  true   true       unknown     10.9.0.11  -',
+          'ID  NAME                            STATE      ALIVE  AVAILABLE  POWERSTATE  ADDRESS    BMCADDRESS  TAGS',
+          '1   system.service.anneal.internal  committed  true   true       unknown     -          -           -',
+          '2   d1.service.anneal.internal      committed  true   true       unknown     -          -           -',
+          '3   n1.lab                          committed  true   true       unknown     10.9.0.11  -           -',
           '',
         ].join('\n'),
       );
@@ -119,6 +119,7 @@ describe('cli: nodes, deployments, roles, node-roles, attribs (real server, SQLi
           'powerState      unknown',
           'powerCheckedAt  -',
           'bootDevice      unknown',
+          'tags            -',
           `createdAt       ${isoSeconds(n.createdAt as number)}`,
           `updatedAt       ${isoSeconds(n.updatedAt as number)}`,
           '',
