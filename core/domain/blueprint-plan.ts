@@ -21,6 +21,7 @@ import { serviceNodeName, type RoleFlag } from './vocabulary';
 export interface PlanRole {
   name: string;
   requires: readonly string[];
+  precedes: readonly string[];
   flags: ReadonlySet<RoleFlag>;
   wants: readonly string[];
   rerunOnNewChild: boolean;
@@ -42,6 +43,7 @@ export interface SiteNodeRole {
   nodeId: number;
   deploymentId: number;
   state: string;
+  cohort: number;
 }
 
 /** The part of a site a plan reads. Attrib values are JSON-comparable; secret values are references. */
@@ -56,8 +58,8 @@ export interface Site {
   nodes: readonly SiteNode[];
   /** Node-roles on those nodes (any deployment), and the deployment's own (its service node's too). */
   nodeRoles: readonly SiteNodeRole[];
-  /** Roles with at least one node-role in each ancestor deployment (ancestor id → role names). */
-  rolesInAncestors: ReadonlyMap<number, ReadonlySet<string>>;
+  /** Per ancestor deployment (the parent first): each role's first node-role there (what binding links to). */
+  rolesInAncestors: ReadonlyMap<number, ReadonlyMap<string, { id: number; cohort: number }>>;
   /** Hard edges among the node-roles above. */
   edges: readonly { parentId: number; childId: number }[];
   /** Values set at deployment scope (proposed or committed, proposed first). */
@@ -126,7 +128,18 @@ export interface Plan {
   changes: number;
 }
 
-export type PlanResult = { ok: true; plan: Plan } | { ok: false; issues: BlueprintIssue[] };
+/**
+ * The node-roles and edges binding would write, for a bulk apply: new node-roles have negative ids, the
+ * deployment and its service node are -1 when the deployment is new. `bumps`: existing node-roles that
+ * binding runs again (a service that serves new children, children of a cluster that gains a member).
+ */
+export interface GraphDelta {
+  nodeRoles: { id: number; role: string; nodeId: number; cohort: number }[];
+  edges: { parentId: number; childId: number; soft: boolean }[];
+  bumps: number[];
+}
+
+export type PlanResult = { ok: true; plan: Plan; delta: GraphDelta } | { ok: false; issues: BlueprintIssue[] };
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -190,6 +203,7 @@ interface SimNodeRole {
   role: string;
   nodeId: number;
   deploymentId: number;
+  cohort: number;
   isNew: boolean;
 }
 
@@ -363,49 +377,78 @@ export function planBlueprint(bp: Blueprint, site: Site): PlanResult {
     );
   for (const id of removed) rerunIds.delete(id);
 
-  // ---- binds
+  // ---- binds (the rules of core/services/binding.ts, on the simulated graph)
   let nextId = -2;
   const bind: PlannedBind[] = [];
-  const ancestorHas = (role: string) => {
-    if (membersOf.get(role)?.length) return true;
-    return [site.parent!.id, ...site.ancestorIds].some((a) => site.rolesInAncestors.get(a)?.has(role));
+  const delta: GraphDelta = { nodeRoles: [], edges: [], bumps: [] };
+  const bindBumps = new Set<number>();
+  const onNode = new Map<number, SimNodeRole[]>();
+  for (const s of sim.values()) push(onNode, s.nodeId, s);
+  /** The first node-role of `role` in the deployment or, failing that, in the nearest ancestor with one. */
+  const findAny = (role: string): { id: number; cohort: number } | null => {
+    const here = membersOf.get(role)?.[0];
+    if (here) return here;
+    for (const a of [site.parent!.id, ...site.ancestorIds]) {
+      const found = site.rolesInAncestors.get(a)?.get(role);
+      if (found) return found;
+    }
+    return null;
   };
-  const findAny = (role: string): SimNodeRole | null => membersOf.get(role)?.[0] ?? null;
   const bindOne = (roleName: string, nodeId: number, ctx: { group: string; requiredBy?: string }): SimNodeRole => {
     const role = site.roles.get(roleName)!;
     const target = role.flags.has('service') ? svcId : nodeId;
     const existing = sim.get(key(roleName, target));
     if (existing) return existing;
-    const parents: SimNodeRole[] = [];
+    const parents: { id: number; cohort: number }[] = [];
     for (const req of role.requires) {
       const p = site.roles.get(req)!;
       const sub = { group: ctx.group, requiredBy: ctx.requiredBy ?? roleName };
       if (p.flags.has('service')) {
         const svcExisting = sim.get(key(req, svcId));
         const svc = bindOne(req, svcId, sub);
-        if (svcExisting && !svcExisting.isNew && p.rerunOnNewChild) rerunIds.add(svc.id);
+        if (svcExisting && !svcExisting.isNew && p.rerunOnNewChild) {
+          rerunIds.add(svc.id);
+          bindBumps.add(svc.id);
+        }
         parents.push(svc);
       } else if (p.flags.has('cluster')) {
         const members = membersOf.get(req) ?? [];
         parents.push(...(members.length ? members : [bindOne(req, target, sub)]));
       } else {
         const here = sim.get(key(req, target));
-        if (here) parents.push(here);
-        else if (!p.flags.has('implicit') && ancestorHas(req)) {
-          const any = findAny(req);
-          if (any) parents.push(any);
-        } else parents.push(bindOne(req, target, sub));
+        const elsewhere = here || p.flags.has('implicit') ? null : findAny(req);
+        parents.push(here ?? elsewhere ?? bindOne(req, target, sub));
       }
     }
-    const s: SimNodeRole = { id: nextId--, role: roleName, nodeId: target, deploymentId: dId, isNew: true };
+    const cohort = parents.length ? Math.max(...parents.map((p) => p.cohort)) + 1 : 0;
+    const s: SimNodeRole = { id: nextId--, role: roleName, nodeId: target, deploymentId: dId, cohort, isNew: true };
     sim.set(key(roleName, target), s);
     simById.set(s.id, s);
+    delta.nodeRoles.push({ id: s.id, role: roleName, nodeId: target, cohort });
+    for (const p of parents) {
+      push(childrenOf, p.id, s.id);
+      delta.edges.push({ parentId: p.id, childId: s.id, soft: false });
+    }
+    for (const other of onNode.get(target) ?? []) {
+      if (site.roles.get(other.role)?.precedes.includes(roleName))
+        delta.edges.push({ parentId: other.id, childId: s.id, soft: true });
+      if (role.precedes.includes(other.role)) delta.edges.push({ parentId: s.id, childId: other.id, soft: true });
+    }
+    push(onNode, target, s);
     if (role.flags.has('cluster')) {
-      const peers = membersOf.get(roleName) ?? [];
-      for (const peer of peers) for (const c of childrenOf.get(peer.id) ?? []) if (!removed.has(c)) rerunIds.add(c);
+      const children = new Set<number>();
+      for (const peer of membersOf.get(roleName) ?? [])
+        for (const c of childrenOf.get(peer.id) ?? []) if (!removed.has(c)) children.add(c);
+      for (const c of children) {
+        delta.edges.push({ parentId: s.id, childId: c, soft: false });
+        push(childrenOf, s.id, c);
+        if (!simById.get(c)?.isNew) {
+          rerunIds.add(c);
+          bindBumps.add(c);
+        }
+      }
     }
     push(membersOf, roleName, s);
-    for (const p of parents) push(childrenOf, p.id, s.id);
     bind.push({
       role: roleName,
       node: target === svcId ? serviceNodeName(spec.deployment.name) : nodeName(target),
@@ -495,8 +538,10 @@ export function planBlueprint(bp: Blueprint, site: Site): PlanResult {
     unbind.length +
     attribs.length +
     (d && d.state === 'proposed' ? 1 : 0);
+  delta.bumps = [...bindBumps];
   return {
     ok: true,
+    delta,
     plan: {
       blueprint: bp.metadata.name,
       deployment: spec.deployment.name,

@@ -23,7 +23,14 @@ import {
   type Parsed,
 } from '../domain/blueprint';
 import { exportBlueprint } from '../domain/blueprint-export';
-import { canonicalJson, planBlueprint, type Plan, type PlanRole, type Site } from '../domain/blueprint-plan';
+import {
+  canonicalJson,
+  planBlueprint,
+  type GraphDelta,
+  type Plan,
+  type PlanRole,
+  type Site,
+} from '../domain/blueprint-plan';
 import { planLines } from '../domain/blueprint-plan-text';
 import { AppError } from '../errors';
 import type { Repos } from '../store';
@@ -56,9 +63,6 @@ export interface PlanResponse {
 export const SECRET_SET_BY_HAND = '[secret set by hand]';
 
 export interface BlueprintServices {
-  binding: {
-    bind(deploymentId: number, role: string, nodeId: number, actor: Actor, outer: UnitOfWork): Promise<unknown>;
-  };
   changes: {
     setAttrib(
       scope: 'deployment' | 'node',
@@ -119,7 +123,14 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
   const planRoles = new Map<string, PlanRole>(
     registry.rolesInOrder.map((r) => [
       r.name,
-      { name: r.name, requires: r.requires, flags: r.flags, wants: r.wants, rerunOnNewChild: !!r.spec.rerunOnNewChild },
+      {
+        name: r.name,
+        requires: r.requires,
+        precedes: r.precedes,
+        flags: r.flags,
+        wants: r.wants,
+        rerunOnNewChild: !!r.spec.rerunOnNewChild,
+      },
     ]),
   );
 
@@ -231,9 +242,13 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
         nodeId: nr.nodeId,
         deploymentId: nr.deploymentId,
         state: nr.state,
+        cohort: nr.cohort,
       })),
       rolesInAncestors: new Map(
-        [...rows.rolesInAncestors].map(([d, roleIds]) => [d, new Set([...roleIds].map((id) => roleName.get(id)!))]),
+        [...rows.rolesInAncestors].map(([d, byRole]) => [
+          d,
+          new Map([...byRole].map(([roleId, first]) => [roleName.get(roleId)!, first])),
+        ]),
       ),
       edges: rows.edges,
       deploymentAttribs: attribsOf(rows.deploymentAttribs),
@@ -299,7 +314,10 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
     return { value: sha(canonicalJson(sections)), sections };
   }
 
-  async function planIn(tx: Repos, bp: Blueprint): Promise<Omit<PlanResponse, 'blueprint'> & { rows: SiteRows }> {
+  async function planIn(
+    tx: Repos,
+    bp: Blueprint,
+  ): Promise<Omit<PlanResponse, 'blueprint'> & { rows: SiteRows; delta: GraphDelta }> {
     const { site, fingerprint, rows } = await siteOf(tx, bp);
     const result = planBlueprint(bp, site);
     if (!result.ok) {
@@ -310,15 +328,14 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
         { details: { issues: result.issues } },
       );
     }
-    return { plan: result.plan, text: planLines(result.plan), fingerprint, rows };
+    return { plan: result.plan, text: planLines(result.plan), fingerprint, rows, delta: result.delta };
   }
 
   /** Plans a blueprint against this site; writes nothing. */
   async function plan(req: PlanRequest): Promise<PlanResponse> {
     const bp = validate(req);
-    const { rows: _rows, ...planned } = await deps.store.transaction((tx) => planIn(tx, bp));
-    void _rows;
-    return { ...planned, blueprint: bp };
+    const { plan, text, fingerprint } = await deps.store.transaction((tx) => planIn(tx, bp));
+    return { plan, text, fingerprint, blueprint: bp };
   }
 
   /**
@@ -357,9 +374,14 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
           await services.lifecycle.unbind(d.id, u.role, nodeIds.get(u.node)!, {}, actor, uow);
       }
       for (const n of plan.leaves) await services.lifecycle.moveNode(n, plan.parent, { bindRoles: false }, actor, uow);
-      for (const n of plan.joins) await services.lifecycle.moveNode(n, d.id, { bindRoles: false }, actor, uow);
-      for (const p of plan.placements)
-        for (const r of p.roles) await services.binding.bind(d.id, r, nodeIds.get(p.node)!, actor, uow);
+      const now = deps.now();
+      // Joining nodes come from the parent: none of their node-roles is removed, so they move in bulk.
+      await tx.nodes.moveMany(
+        plan.joins.map((n) => nodeIds.get(n)!),
+        d.id,
+        now,
+      );
+      await bindDelta(uow, d.id, planned.delta, now);
       const secrets = plan.attribs.some((a) => isSecretRef(a.to)) ? await tx.siteSecrets.values() : new Map();
       const valueFor = (v: unknown) => (isSecretRef(v) ? secrets.get(v.secretRef) : v);
       for (const a of plan.attribs) {
@@ -390,6 +412,34 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
       );
       return { applied: true, plan, text: planned.text };
     });
+  }
+
+  /**
+   * Writes the node-roles and edges the plan's binding simulation made (core/domain/blueprint-plan.ts
+   * follows core/services/binding.ts rule for rule), in bulk: ids -1 are the deployment's service node;
+   * binding's re-runs (a service with new children, a cluster's children on a new member) are bumped.
+   */
+  async function bindDelta(uow: UnitOfWork, deploymentId: number, delta: GraphDelta, now: number) {
+    if (!delta.nodeRoles.length) return;
+    const { tx } = uow;
+    const { roleIds } = await tx.catalog.ids();
+    const svc = await tx.nodes.serviceNode(deploymentId);
+    const nodeOf = (id: number) => (id === -1 ? svc!.id : id);
+    await tx.nodeRoles.insertGraph(
+      deploymentId,
+      delta.nodeRoles.map((r) => ({
+        key: r.id,
+        roleId: roleIds.get(r.role)!,
+        nodeId: nodeOf(r.nodeId),
+        cohort: r.cohort,
+      })),
+      delta.edges,
+      now,
+    );
+    for (const role of new Set(delta.nodeRoles.map((r) => r.role)))
+      await tx.deployments.addRole(deploymentId, roleIds.get(role)!);
+    if (delta.bumps.length) await tx.nodeRoles.bump(delta.bumps, now);
+    uow.emit({ type: 'work' });
   }
 
   /** A deployment as a blueprint: no node names, MACs or secret values. */

@@ -23,7 +23,7 @@ export function createServices(deps: ServiceDeps) {
   const lifecycle = lifecycleService(deps, { binding, changes });
   return {
     binding,
-    blueprints: blueprintsService(deps, { binding, changes, inventory, lifecycle }),
+    blueprints: blueprintsService(deps, { changes, inventory, lifecycle }),
     changes,
     inventory,
     lifecycle,

@@ -30,10 +30,14 @@ export function attribsRepo(prisma: Client) {
    */
   async function commit(targets: { scope: AttribScope; targetId: number }[], now: number): Promise<CommittedValue[]> {
     if (targets.length === 0) return [];
-    const rows = await prisma.attribValue.findMany({
-      where: { OR: targets.map((t) => ({ scope: t.scope, targetId: t.targetId })), proposed: { not: null } },
+    // Pending proposals are few; the targets can be a whole deployment (70,000 at 10,000 nodes), more than
+    // one statement may bind. So read the pending values and keep those of the targets.
+    const wanted = new Set(targets.map((t) => `${t.scope}:${t.targetId}`));
+    const pending = await prisma.attribValue.findMany({
+      where: { proposed: { not: null } },
       include: { attrib: { select: { name: true } } },
     });
+    const rows = pending.filter((r) => wanted.has(`${r.scope}:${r.targetId}`));
     const changed: CommittedValue[] = [];
     for (const r of rows) {
       await prisma.attribValue.update({

@@ -13,8 +13,9 @@ export interface SiteRows {
   parent: { id: number; name: string } | null;
   ancestorIds: number[];
   nodes: { id: number; name: string; tags: string[]; deploymentId: number; facts: Record<string, unknown> }[];
-  nodeRoles: { id: number; roleId: number; nodeId: number; deploymentId: number; state: string }[];
-  rolesInAncestors: Map<number, Set<number>>;
+  nodeRoles: { id: number; roleId: number; nodeId: number; deploymentId: number; state: string; cohort: number }[];
+  /** ancestor id → roleId → its first node-role there (lowest id, as binding picks). */
+  rolesInAncestors: Map<number, Map<number, { id: number; cohort: number }>>;
   edges: { parentId: number; childId: number }[];
   /** attribId → JSON text (proposed, else committed). */
   deploymentAttribs: Map<number, string>;
@@ -60,19 +61,31 @@ export function blueprintSiteRepo(prisma: Client) {
           { node: { deploymentId: { in: homeIds }, system: false, state: { not: 'retiring' } } },
         ],
       },
-      select: { id: true, roleId: true, nodeId: true, deploymentId: true, state: true },
+      select: { id: true, roleId: true, nodeId: true, deploymentId: true, state: true, cohort: true },
     });
-    const rolesInAncestors = new Map<number, Set<number>>();
+    const rolesInAncestors = new Map<number, Map<number, { id: number; cohort: number }>>();
     const chain = [...(parentRow ? [parentRow.id] : []), ...ancestorIds];
     if (chain.length) {
-      const rows = await prisma.nodeRole.groupBy({
+      const first = await prisma.nodeRole.groupBy({
         by: ['deploymentId', 'roleId'],
         where: { deploymentId: { in: chain } },
+        _min: { id: true },
       });
-      for (const r of rows) {
-        const s = rolesInAncestors.get(r.deploymentId) ?? new Set<number>();
-        s.add(r.roleId);
-        rolesInAncestors.set(r.deploymentId, s);
+      const cohorts = new Map<number, number>();
+      await inChunks(
+        first.map((r) => r._min.id!),
+        async (ids) => {
+          const rows = await prisma.nodeRole.findMany({
+            where: { id: { in: ids } },
+            select: { id: true, cohort: true },
+          });
+          for (const r of rows) cohorts.set(r.id, r.cohort);
+        },
+      );
+      for (const r of first) {
+        const m = rolesInAncestors.get(r.deploymentId) ?? new Map<number, { id: number; cohort: number }>();
+        m.set(r.roleId, { id: r._min.id!, cohort: cohorts.get(r._min.id!) ?? 0 });
+        rolesInAncestors.set(r.deploymentId, m);
       }
     }
     const edges = d

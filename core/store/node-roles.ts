@@ -122,6 +122,49 @@ export function nodeRolesRepo(prisma: Client) {
     return row.id;
   }
 
+  /**
+   * Inserts many proposed node-roles of one deployment (a blueprint apply's bulk bind) and their edges;
+   * `rows[].key` names each new one for `edges` (negative keys: new rows; others: existing node-role ids).
+   * Returns new key → id. Written in chunks under the engines' bound-parameter limits.
+   */
+  async function insertGraph(
+    deploymentId: number,
+    rows: { key: number; roleId: number; nodeId: number; cohort: number }[],
+    edges: { parentId: number; childId: number; soft: boolean }[],
+    now: number,
+  ): Promise<Map<number, number>> {
+    const ids = new Map<number, number>();
+    const CHUNK = 1000;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const part = rows.slice(i, i + CHUNK);
+      const created = await prisma.nodeRole.createManyAndReturn({
+        data: part.map((r) => ({
+          deploymentId,
+          roleId: r.roleId,
+          nodeId: r.nodeId,
+          cohort: r.cohort,
+          state: 'proposed',
+          updatedAt: big(now),
+        })),
+        select: { id: true, roleId: true, nodeId: true },
+      });
+      const byKey = new Map(created.map((c) => [`${c.roleId}:${c.nodeId}`, c.id]));
+      for (const r of part) ids.set(r.key, byKey.get(`${r.roleId}:${r.nodeId}`)!);
+    }
+    const resolve = (k: number) => (k < 0 ? ids.get(k)! : k);
+    const seen = new Set<string>();
+    const data: { parentId: number; childId: number; soft: boolean }[] = [];
+    for (const e of edges) {
+      const edge = { parentId: resolve(e.parentId), childId: resolve(e.childId), soft: e.soft };
+      const k = `${edge.parentId}:${edge.childId}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      data.push(edge);
+    }
+    for (let i = 0; i < data.length; i += 5000) await prisma.nodeRoleEdge.createMany({ data: data.slice(i, i + 5000) });
+    return ids;
+  }
+
   async function addEdges(edges: { parentId: number; childId: number; soft: boolean }[]): Promise<void> {
     if (edges.length === 0) return;
     const existing = await prisma.nodeRoleEdge.findMany({
@@ -227,6 +270,7 @@ export function nodeRolesRepo(prisma: Client) {
   }
 
   return {
+    insertGraph,
     members,
     forgetRuns,
     states,

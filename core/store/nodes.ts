@@ -2,7 +2,7 @@
 import { notFound } from '../errors';
 import type { NodeRecord } from '../domain/records';
 import { removalStates } from '../domain/vocabulary';
-import type { Client } from './db';
+import { inChunks, type Client } from './db';
 import { big, nodeRecord } from './codec';
 
 export interface NewNode {
@@ -140,6 +140,13 @@ export function nodesRepo(prisma: Client) {
     await prisma.node.update({ where: { id }, data: { deploymentId, rebind, updatedAt: big(now) } });
   }
 
+  /** Puts many nodes in a deployment (a blueprint apply: nodes joining from the parent, nothing to remove). */
+  async function moveMany(ids: number[], deploymentId: number, now: number): Promise<void> {
+    await inChunks(ids, (chunk) =>
+      prisma.node.updateMany({ where: { id: { in: chunk } }, data: { deploymentId, updatedAt: big(now) } }),
+    );
+  }
+
   /** Nodes moved while removals were under way on them whose removals have all finished. */
   async function awaitingRebind(): Promise<number[]> {
     const rows = await prisma.node.findMany({
@@ -154,5 +161,18 @@ export function nodesRepo(prisma: Client) {
     await prisma.node.update({ where: { id }, data: { rebind: false, updatedAt: big(now) } });
   }
 
-  return { create, find, get, list, byIds, update, commitAll, serviceNode, moveTo, awaitingRebind, clearRebind };
+  return {
+    create,
+    find,
+    get,
+    list,
+    byIds,
+    update,
+    commitAll,
+    serviceNode,
+    moveTo,
+    moveMany,
+    awaitingRebind,
+    clearRebind,
+  };
 }

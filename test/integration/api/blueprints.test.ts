@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { stringify } from 'yaml';
-import { describeApi, type TestApi } from '../../helpers/api';
+import { describeApi, startTestApi, type TestApi } from '../../helpers/api';
 import { dumpDatabase } from '../../helpers/engines';
 
 const NODES = ['n1.lab', 'n2.lab', 'n3.lab', 'n4.lab', 'n5.lab'];
@@ -78,7 +78,29 @@ async function apply(api: TestApi, body: Record<string, unknown>) {
   return res.body as { applied: boolean; plan: PlanBody['plan'] };
 }
 
-describeApi('api/blueprints', (api) => {
+/** The deployment's node-roles (role@node, cohort) and the edges between them, by role@node. */
+async function graphOf(api: TestApi) {
+  const items = (
+    (await api.get('/deployments/tenant/node-roles?limit=1000')).body as {
+      items: { id: number; role: string; node: string; cohort: number }[];
+    }
+  ).items;
+  const name = new Map(items.map((nr) => [nr.id, `${nr.role}@${nr.node}`]));
+  const edges: string[] = [];
+  for (const nr of items) {
+    const parents = (await api.get(`/node-roles/${nr.id}/parents?limit=1000`)).body as {
+      items: { id: number; role: string; node: string; soft: boolean }[];
+    };
+    for (const p of parents.items)
+      edges.push(`${name.get(p.id) ?? `${p.role}@${p.node}`} -> ${name.get(nr.id)}${p.soft ? ' (soft)' : ''}`);
+  }
+  return {
+    nodeRoles: items.map((nr) => `${nr.role}@${nr.node}:${nr.cohort}`).sort(),
+    edges: edges.sort(),
+  };
+}
+
+describeApi('api/blueprints', (api, engine) => {
   it('plans the exact node → roles placement, applies it in one go, then plans no changes', async () => {
     await setUp(api());
     const first = await plan(api(), stringify(blueprint()));
@@ -278,6 +300,26 @@ describeApi('api/blueprints', (api) => {
     expect(large.status).to.equal(413);
     expect(large.body).to.have.nested.property('error.code', 'ERR_BODY_TOO_LARGE');
     expect(dumpDatabase(api().anneal.db)).to.equal(before);
+  });
+
+  it('writes in bulk exactly the node-roles, cohorts and edges binding them one by one writes', async () => {
+    // Site 1: the blueprint, applied in bulk. Site 2: the same placement bound through the bind route.
+    await setUp(api());
+    const applied = await apply(api(), { blueprint: blueprint() });
+    const bulk = await graphOf(api());
+    const other = await startTestApi(engine);
+    try {
+      await setUp(other);
+      expect((await other.post('/deployments', { name: 'tenant' })).status).to.equal(201);
+      for (const p of applied.plan.placements)
+        expect((await other.post(`/nodes/${p.node}/move`, { deployment: 'tenant' })).status).to.equal(202);
+      for (const p of applied.plan.placements)
+        for (const role of p.roles)
+          expect((await other.post('/deployments/tenant/bind', { role, node: p.node })).status).to.be.oneOf([200, 201]);
+      expect(await graphOf(other)).to.deep.equal(bulk);
+    } finally {
+      await other.close();
+    }
   });
 
   it('publishes the format as JSON Schema without a token', async () => {
