@@ -85,6 +85,13 @@ export async function api(method, path, body, { signal } = {}) {
   return res.status === 204 ? null : res.json();
 }
 
+/** A GET whose answer is text (a blueprint as YAML), not JSON; errors as api(). */
+export async function getText(path, { signal } = {}) {
+  const res = await fetch(BASE + path, { headers: headers(), cache: 'no-store', signal });
+  if (!res.ok) throw await fail(res);
+  return res.text();
+}
+
 export const get = (path, opts) => api('GET', path, undefined, opts);
 export const post = (path, body, opts) => api('POST', path, body ?? {}, opts);
 export const del = (path, opts) => api('DELETE', path, undefined, opts);

@@ -4,8 +4,9 @@
  * routes. Without a token every route goes to #/login first and comes back after it.
  */
 import { describe, onUnauthorized, session } from './api.mjs';
-import { notify, replace } from './dom.mjs';
+import { notify, notifyRouted, replace } from './dom.mjs';
 import { go, startRouter } from './router.mjs';
+import { planView } from './views/blueprint.mjs';
 import { deploymentView } from './views/deployment.mjs';
 import { deploymentsView } from './views/deployments.mjs';
 import { loginMessage, loginView } from './views/login.mjs';
@@ -41,7 +42,7 @@ logout.addEventListener('click', () => {
 
 /** Runs before every route: a token is needed everywhere but #/login. */
 async function guard(path) {
-  notify('');
+  notifyRouted();
   if (path === '/login') return true;
   if (!session.token()) {
     toLogin();
@@ -75,6 +76,8 @@ startRouter(
     [/^\/login$/, loginView(afterLogin)],
     [/^\/$/, deploymentsView],
     [/^\/deployments\/([^/]+)$/, deploymentView],
+    [/^\/deployments\/([^/]+)\/plan$/, planView],
+    [/^\/blueprints\/plan$/, planView],
     [/^\/nodes\/([^/]+)$/, nodeView],
   ],
   notFound,

@@ -95,6 +95,20 @@ export function aggregate(counts) {
   );
 }
 
+let routed = null;
+
+/** A message for the banner of the next page (a route change empties the banner): e.g. what was applied. */
+export function notifyNext(text, kind = 'info') {
+  routed = [text, kind];
+}
+
+/** Empties the banner as a route starts, or shows the message notifyNext left for it. */
+export function notifyRouted() {
+  const [text, kind] = routed ?? [''];
+  routed = null;
+  notify(text, kind);
+}
+
 /** Shows a message in the banner under the header until the next one or the next route; '' hides it. */
 export function notify(text, kind = 'error') {
   const el = document.getElementById('flash');

@@ -1,8 +1,9 @@
 /* global AbortController, window, location */
 /**
- * Hash routing: `#/login`, `#/`, `#/deployments/<name>`, `#/nodes/<name>`. Each view is
- * `(main, params, signal) => void | Promise`: it renders into `main` and stops everything it started
- * (fetches, the event stream, timers) when `signal` aborts, which happens when the route changes.
+ * Hash routing: `#/login`, `#/`, `#/deployments/<name>`, `#/deployments/<name>/plan`, `#/blueprints/plan`,
+ * `#/nodes/<name>`. Each view is `(main, params, signal) => void | Promise`: it renders into `main` and stops
+ * everything it started (fetches, the event stream, timers) when `signal` aborts, which happens when the
+ * route changes.
  */
 
 function decode(segment) {

@@ -1,14 +1,15 @@
 /* global confirm */
 /**
  * #/deployments/<name>: the deployment's layer cake, totals, failing node-roles (each with Retry: an apply
- * or a remove that failed), its role graph, and Commit / Propose / Delete deployment (not for the root,
- * `system`; asks first, views/removal.mjs). Live: every event on GET /events/stream that may concern this
+ * or a remove that failed), its role graph, its blueprint (views/blueprint.mjs), and Commit / Propose /
+ * Delete deployment (not for the root, `system`; asks first, views/removal.mjs). Live: every event on GET /events/stream that may concern this
  * deployment triggers a refetch of its status, at most 4 per second; a reconnect refetches too. Once it
  * is deleted (its status answers 404 after it was shown) the page says so and stops refetching.
  */
 import { describe, get, list, post, seg, throttle, watchEvents } from '../api.mjs';
 import { badge, h, link, notify, para, replace } from '../dom.mjs';
 import { roleGraph } from '../svg-graph.mjs';
+import { blueprintSection } from './blueprint.mjs';
 import { layerCake, totals } from './layer-cake.mjs';
 import { deleteDeployment } from './removal.mjs';
 
@@ -40,6 +41,7 @@ export async function deploymentView(main, [name], signal) {
   cakeBox.className = 'scroll';
   graphBox.className = 'scroll';
   const buttons = h('span', { class: 'title-buttons' });
+  const blueprintBox = blueprintSection(name, signal);
   let deploymentId = null;
   let roles = [];
   let last = null;
@@ -57,7 +59,7 @@ export async function deploymentView(main, [name], signal) {
       h('p', {}, link('All deployments', '')),
     );
     totalsBox.id = 'deployment-gone';
-    [cakeBox, failingBox, graphBox].forEach((b) => replace(b));
+    [cakeBox, failingBox, graphBox, blueprintBox].forEach((b) => replace(b));
   };
 
   const refresh = throttle(async () => {
@@ -114,6 +116,8 @@ export async function deploymentView(main, [name], signal) {
     failingBox,
     h('h2', {}, 'Role graph'),
     graphBox,
+    h('h2', {}, 'Blueprint'),
+    blueprintBox,
   );
 
   replace(
