@@ -9,7 +9,7 @@ import { big } from './codec';
 
 export function seedRepo(prisma: Client) {
   /** Creates committed, alive nodes in an otherwise empty deployment; returns the ids of all its nodes. */
-  async function nodes(deploymentId: number, names: string[], now: number): Promise<number[]> {
+  async function nodes(deploymentId: number, names: string[], now: number, tags: string[] = []): Promise<number[]> {
     const chunk = 2000;
     for (let i = 0; i < names.length; i += chunk) {
       await prisma.node.createMany({
@@ -18,6 +18,7 @@ export function seedRepo(prisma: Client) {
           deploymentId,
           alive: true,
           state: 'committed',
+          tags: JSON.stringify(tags),
           createdAt: big(now),
           updatedAt: big(now),
         })),
