@@ -21,147 +21,33 @@
  * are gone, so the API's per-node-role run routes answer 404 for them.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
-import { createApp } from '../../../core/api/app';
-import { boot, type Anneal } from '../../../core/boot';
-import { loadConfig } from '../../../core/config';
 import type { NodeRecord, NodeRoleRecord, RunRecord } from '../../../core/domain/records';
-import { labDown, labNodeCredentials, labUp, type LabStatus } from '../../../core/lab';
-import { silentLogger } from '../../../core/log';
 import type { NodeChecks } from '../../../core/services/checks';
-import { stopServiceDaemons } from '../../../core/services/service-daemons';
-import { freshDatabase, type TestDatabase } from '../../helpers/engines';
-import { exec, sshArgs } from '../../helpers/lab-e2e';
+import {
+  checkResults,
+  discoveredLab,
+  FIXTURE_NODE_FILES,
+  fixtureMarkerProcesses,
+  type DiscoveredLab,
+  type ListBody,
+} from '../../helpers/discovered-lab';
 import { requireReadyLab } from '../../helpers/ready-lab';
-import { addTestAdminToken, apiCaller, freePort, waitFor } from '../../helpers/server';
 
 const NODES = 5;
 const TENANT = 'tenant';
 const TENANT_SERVICE_NODE = `${TENANT}.service.anneal.internal`;
 /** Bound on each tenant node, in this order (their implicit parents come with them). */
 const TENANT_ROLES = ['test-cluster', 'test-member', 'test-members', 'test-node-file', 'test-remote'];
-/** What the tenant's roles leave on a node: shown with its content (or as a directory). */
-const NODE_PATHS = ['/var/lib/anneal-test', '/var/lib/anneal-test/*', '/root/anneal-test.marker'];
-const NODE_FILES = `
-for f in ${NODE_PATHS.join(' ')}; do
-  if [ -d "$f" ]; then echo "$f/"
-  elif [ -f "$f" ]; then echo "$f:"; sed 's/^/  /' "$f"; echo
-  fi
-done
-`;
-
-interface ListBody<T> {
-  items: T[];
-}
-
 describe('e2e: the nth install — a tenant on 3 of 5 discovered lab nodes, created, converged and deleted 3 times', function () {
   this.timeout(300_000);
   const name = `t${randomBytes(2).toString('hex')}`;
-  let lab: LabStatus;
-  let anneal: Anneal;
-  let db: TestDatabase;
-  let key = '';
-  let dataDir = '';
-  /** ANNEAL_TEST_OUT of the local jig: where test-members writes on the admin host. */
-  let out = '';
-  let api: ReturnType<typeof apiCaller>;
-  const servers: Server[] = [];
+  let site: DiscoveredLab;
+  const get = <T>(route: string) => site.get<T>(route);
+  const call = <T>(method: string, route: string, body: unknown, status: number) =>
+    site.call<T>(method, route, body, status);
+  const nodeRolesOf = (query = '') => site.nodeRoles(query);
 
-  /** An API call that must answer `status`; returns the body. */
-  async function call<T>(method: string, route: string, body: unknown, status: number): Promise<T> {
-    const res = await api(method, route, body);
-    expect(res.status, `${method} ${route}: ${res.text}`).to.equal(status);
-    return res.body as T;
-  }
-  const get = <T>(route: string) => call<T>('GET', route, undefined, 200);
-  const nodeRolesOf = async (query = ''): Promise<NodeRoleRecord[]> =>
-    (await get<ListBody<NodeRoleRecord>>(`/node-roles?limit=1000${query}`)).items;
-  const describeNodeRoles = async (query: string) =>
-    (await nodeRolesOf(query))
-      .filter((nr) => nr.state !== 'active')
-      .map((nr) => `${nr.role}@${nr.node}=${nr.state} ${nr.lastError?.message ?? ''}`)
-      .join('\n') || 'all active';
-
-  /**
-   * Commits a deployment and waits until its node-roles are all active (`GET /deployments/:ref` counts);
-   * fails at once when nothing is left to run and some failed, naming them.
-   */
-  async function converge(ref: string, timeoutMs: number): Promise<number> {
-    const t0 = Date.now();
-    await call('POST', `/deployments/${ref}/commit`, undefined, 200);
-    await waitFor(
-      async () => {
-        const c = (await get<{ nodeRoles: Record<string, number> }>(`/deployments/${ref}`)).nodeRoles;
-        const busy = (c.proposed ?? 0) + (c.blocked ?? 0) + (c.todo ?? 0) + (c.transition ?? 0) + (c.removing ?? 0);
-        const failed = (c.error ?? 0) + (c['remove-error'] ?? 0);
-        if (busy === 0 && failed > 0)
-          throw new Error(`${ref} failed:\n${await describeNodeRoles(`&deployment=${ref}`)}`);
-        return busy + failed === 0 && (c.active ?? 0) > 0 ? true : undefined;
-      },
-      {
-        timeoutMs,
-        intervalMs: 100,
-        describe: async () => `converge ${ref}:\n${await describeNodeRoles(`&deployment=${ref}`)}`,
-      },
-    );
-    return Date.now() - t0;
-  }
-
-  /** `DELETE /deployments/:ref` (202), then waits until it answers ERR_DEPLOYMENT_NOT_FOUND. */
-  async function deleteDeployment(ref: string): Promise<{ ms: number; removing: number[] }> {
-    const t0 = Date.now();
-    const deleting = await call<{ deployment: { state: string }; removing: number[] }>(
-      'DELETE',
-      `/deployments/${ref}`,
-      undefined,
-      202,
-    );
-    expect(deleting.deployment.state).to.equal('deleting');
-    await waitFor(
-      async () => {
-        const res = await api('GET', `/deployments/${ref}`);
-        if (res.status === 404) {
-          expect((res.body as { error: { code: string } }).error.code).to.equal('ERR_DEPLOYMENT_NOT_FOUND');
-          return true;
-        }
-        return undefined;
-      },
-      {
-        timeoutMs: 60_000,
-        intervalMs: 100,
-        describe: async () => `delete ${ref}:\n${await describeNodeRoles(`&deployment=${ref}`)}`,
-      },
-    );
-    return { ms: Date.now() - t0, removing: deleting.removing };
-  }
-
-  async function onNode(ip: string, command: string): Promise<string> {
-    const r = await exec('ssh', sshArgs(key, ip, command));
-    if (r.code !== 0) throw new Error(`ssh ${ip}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  /** The marker processes test-node-file started on this lab's nodes (argv, from this host's /proc). */
-  function markerProcesses(): string[] {
-    const found: string[] = [];
-    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      let argv: string;
-      try {
-        argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      } catch {
-        continue; // gone meanwhile
-      }
-      if (argv.startsWith('anneal-test-node-file@') && argv.includes(`.${name}.lab `)) found.push(argv);
-    }
-    return found.sort();
-  }
-
-  /** A node's check results, without their details (which hold measurements). */
-  const checkResults = (r: NodeChecks) => r.checks.map((c) => `${c.role}/${c.name}: ${c.ok ? 'ok' : 'FAILED'}`).sort();
   /** The check results of the nodes at ready-node, before the first install (the first test reads them). */
   let readyChecks: Record<string, string[]> | undefined;
 
@@ -174,8 +60,8 @@ describe('e2e: the nth install — a tenant on 3 of 5 discovered lab nodes, crea
     const checks: Record<string, string[]> = {};
     // The nodes side by side: a node's checks take seconds (each runs on the node, under its lease).
     await Promise.all(
-      lab.nodes.map(async (n) => {
-        nodeFiles[n.name] = await onNode(n.ip, NODE_FILES);
+      site.lab.nodes.map(async (n) => {
+        nodeFiles[n.name] = await site.onNode(n.ip, FIXTURE_NODE_FILES);
         checks[n.name] = known?.[n.name] ?? checkResults(await get<NodeChecks>(`/nodes/${n.name}/checks`));
       }),
     );
@@ -183,101 +69,28 @@ describe('e2e: the nth install — a tenant on 3 of 5 discovered lab nodes, crea
       nodeRoles: (await nodeRolesOf()).map((nr) => `${nr.role}@${nr.node}:${nr.state}`).sort(),
       checks,
       nodeFiles,
-      processes: markerProcesses(),
-      adminFiles: Object.fromEntries(
-        readdirSync(out)
-          .sort()
-          .map((f) => [f, readFileSync(path.join(out, f), 'utf8')]),
-      ),
+      processes: fixtureMarkerProcesses(name),
+      adminFiles: site.adminFiles(),
     };
   }
 
   before(async function () {
     requireReadyLab(this, ['chronyd', 'chronyc', 'dnsmasq', 'tinyproxy', 'setsid', 'pgrep', 'pkill']);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const bridgeUrl = `http://10.231.0.1:${port}`;
-    dataDir = mkdtempSync(path.join(tmpdir(), `anneal-${name}-`));
-    chmodSync(dataDir, 0o755);
-    out = mkdtempSync(path.join(tmpdir(), `anneal-${name}-out-`));
-    lab = await labUp({ name, nodes: NODES, annealUrl: bridgeUrl, log: silentLogger });
-    key = (await labNodeCredentials({ name, node: 1 })).ssh.privateKeyPath;
-    db = await freshDatabase('sqlite');
-    anneal = await boot(
-      {
-        ...loadConfig({ ANNEAL_DATA_DIR: dataDir }),
-        database: db.target,
-        fixtures: ['test'],
-        provisionerUrl: bridgeUrl,
-        ssh: { keyFile: key, user: 'root' },
-        powerPollMs: 1000,
-      },
-      { log: silentLogger, localEnv: { ...process.env, ANNEAL_TEST_OUT: out } },
-    );
-    await addTestAdminToken(anneal);
-    api = apiCaller(url);
-    const app = createApp(anneal);
-    const listen = (host: string) =>
-      new Promise<Server>((resolve) => {
-        const s = app.listen(port, host, () => resolve(s));
-      });
-    // The site's settings, through the API on loopback, before any node can reach anneal on the lab bridge
-    // (as in test/e2e/lab/ready-state.test.ts): a node that registers before them is not discovered.
-    servers.push(await listen('127.0.0.1'));
-    const site: Record<string, unknown> = {
-      'anneal/discover': true,
-      'anneal/admin-address': lab.hostIp,
-      'ntp/set-clock': false,
-      'provisioner/os': 'debian-12',
-      'inventory/expect': { minDisks: 2, minDiskGib: 8, minNics: 2 },
-    };
-    for (const [attrib, value] of Object.entries(site))
-      await call('PUT', `/deployments/system/attribs/${attrib}`, { value }, 200);
-    await call('POST', '/deployments/system/commit', undefined, 200);
-    servers.push(await listen('10.231.0.1'));
-    anneal.annealer.start();
-    anneal.powerMonitor.start();
+    site = await discoveredLab({ name, nodes: NODES, engine: 'sqlite' });
   });
 
   after(async () => {
-    await anneal?.close();
-    for (const s of servers) s.close();
-    await db?.drop();
-    await labDown({ name }).catch(() => undefined); // also after a lab up that failed half-way
-    if (dataDir) await stopServiceDaemons(path.join(dataDir, 'services'), silentLogger, { purge: true });
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    if (out) rmSync(out, { recursive: true, force: true });
+    await site?.close();
   });
 
   it('the 5 nodes discover themselves into system and reach ready-node with every check passing', async () => {
-    const t0 = Date.now();
-    await waitFor(
-      async () => {
-        const nodes = (await get<ListBody<NodeRecord>>('/nodes?deployment=system&limit=1000')).items;
-        const found = nodes.filter((n) => n.name.endsWith(`.${name}.lab`));
-        // Discovery binds ready-node on each node it registers.
-        const bound = await nodeRolesOf('&role=ready-node');
-        return found.length === NODES && bound.length === NODES ? found : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 250, describe: () => 'discovery of 5 nodes, ready-node bound on each' },
-    );
-    const ms = await converge('system', 120_000);
-    console.log(`    discovered and at ready-node in ${Date.now() - t0} ms (converge ${ms} ms)`);
-    const readyNode = (await nodeRolesOf('&role=ready-node')).map((nr) => `${nr.node}:${nr.state}`).sort();
-    expect(readyNode).to.deep.equal(lab.nodes.map((n) => `${n.name}:active`).sort());
-    const checks = await Promise.all(lab.nodes.map((n) => get<NodeChecks>(`/nodes/${n.name}/checks`)));
-    for (const c of checks) {
-      expect(
-        c.checks.filter((x) => !x.ok).map((x) => `${x.role}/${x.name}: ${x.detail}`),
-        c.node,
-      ).to.deep.equal([]);
-      expect(c.passed, c.node).to.be.above(0);
-    }
-    readyChecks = Object.fromEntries(checks.map((c) => [c.node, checkResults(c)]));
+    const ready = await site.reachReadyNode(120_000);
+    console.log(`    discovered and at ready-node in ${ready.ms} ms (converge ${ready.convergeMs} ms)`);
+    readyChecks = ready.checks;
   });
 
   it('create → converge → delete, three times: removes children first, nodes back in system, nothing left, the same each time', async () => {
-    const tenantNodes = lab.nodes.slice(0, 3);
+    const tenantNodes = site.lab.nodes.slice(0, 3);
     const names = tenantNodes.map((n) => n.name);
     const system = await get<{ id: number }>('/deployments/system');
     const readyState = async (node: string) =>
@@ -316,7 +129,7 @@ describe('e2e: the nth install — a tenant on 3 of 5 discovered lab nodes, crea
       await call('POST', `/deployments/${TENANT}/bind`, { role: 'test-registry', node: TENANT_SERVICE_NODE }, 201);
       for (const role of TENANT_ROLES)
         for (const n of names) await call('POST', `/deployments/${TENANT}/bind`, { role, node: n }, 201);
-      const convergeMs = await converge(TENANT, 120_000);
+      const convergeMs = await site.converge(TENANT, 120_000);
 
       const installed = await snapshot();
       for (const n of tenantNodes) {
@@ -329,7 +142,7 @@ describe('e2e: the nth install — a tenant on 3 of 5 discovered lab nodes, crea
           [...names].sort(),
         );
       }
-      for (const n of lab.nodes.slice(3)) expect(installed.nodeFiles[n.name], n.name).to.equal('');
+      for (const n of site.lab.nodes.slice(3)) expect(installed.nodeFiles[n.name], n.name).to.equal('');
       expect(installed.processes).to.deep.equal(names.map((n) => `anneal-test-node-file@${n} infinity`).sort());
       for (const [n, checks] of Object.entries(installed.checks))
         expect(
@@ -357,13 +170,13 @@ describe('e2e: the nth install — a tenant on 3 of 5 discovered lab nodes, crea
         expect(parents.sort(), n).to.deep.equal(names.map((m) => `test-cluster@${m}`).sort());
       }
 
-      const deleted = await deleteDeployment(TENANT);
+      const deleted = await site.deleteDeployment(TENANT);
       expect([...deleted.removing].sort()).to.deep.equal([...ids].sort());
 
       // Every tenant node-role ran exactly one remove, which succeeded; children ended before parents began.
       const removals = new Map<number, RunRecord>();
       for (const nr of before) {
-        const runs = (await anneal.store.runs.list({ nodeRoleId: nr.id })).filter((r) => r.action === 'remove');
+        const runs = (await site.anneal.store.runs.list({ nodeRoleId: nr.id })).filter((r) => r.action === 'remove');
         expect(
           runs.map((r) => r.status),
           `${nr.role}@${nr.node}: ${runs.map((r) => r.stderrTail).join(' ')}`,
@@ -391,11 +204,11 @@ describe('e2e: the nth install — a tenant on 3 of 5 discovered lab nodes, crea
         expect((await get<NodeRecord>(`/nodes/${n}`)).deploymentId, n).to.equal(system.id);
         expect(await readyState(n), n).to.deep.equal(initialReadyState.get(n));
       }
-      expect((await api('GET', `/nodes/${TENANT_SERVICE_NODE}`)).status).to.equal(404);
+      expect((await site.api('GET', `/nodes/${TENANT_SERVICE_NODE}`)).status).to.equal(404);
 
       const after = await snapshot();
       // What the removed roles made is gone: files on the nodes and on the admin host, the processes.
-      for (const n of lab.nodes) expect(after.nodeFiles[n.name], n.name).to.equal('');
+      for (const n of site.lab.nodes) expect(after.nodeFiles[n.name], n.name).to.equal('');
       expect(after.processes).to.deep.equal([]);
       expect(after.adminFiles).to.deep.equal({});
       expect(after).to.deep.equal(baseline);
