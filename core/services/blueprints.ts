@@ -152,7 +152,7 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
       bp = unwrap(applyOverlay(bp, o.data));
     }
     const issues: BlueprintIssue[] = [];
-    const checkAttribs = (values: Record<string, unknown>, at: string, scope: 'deployment' | 'node') => {
+    const checkAttribs = (values: Record<string, unknown>, at: string) => {
       for (const [name, value] of Object.entries(values)) {
         const field = `${at}.attribs.${name}`;
         const def = registry.attribs.get(name);
@@ -176,10 +176,9 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
         const checked = registry.validateAttribValue(name, value);
         if (!checked.ok)
           for (const i of checked.issues) issues.push({ field: `${at}.attribs.${i.field}`, message: i.message });
-        void scope;
       }
     };
-    checkAttribs(bp.spec.attribs, 'spec', 'deployment');
+    checkAttribs(bp.spec.attribs, 'spec');
     bp.spec.groups.forEach((g, gi) => {
       g.roles.forEach((r, ri) => {
         if (!registry.roles.has(r)) {
@@ -189,7 +188,7 @@ export function blueprintsService(deps: ServiceDeps, services: BlueprintServices
           });
         }
       });
-      checkAttribs(g.attribs, `spec.groups[${gi}]`, 'node');
+      checkAttribs(g.attribs, `spec.groups[${gi}]`);
     });
     if (issues.length) throw invalid(issues);
     return bp;

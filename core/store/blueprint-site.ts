@@ -5,7 +5,7 @@
  * the deployment, which roles each ancestor has, and the attrib values at deployment and node scope.
  * Read inside the caller's transaction when planning for apply, so the plan and its writes see one state.
  */
-import { inChunks, type Client } from './db';
+import { inChunks, sqlInt as int, type Client } from './db';
 import { parseJson } from './codec';
 
 export interface SiteRows {
@@ -153,9 +153,4 @@ export function blueprintSiteRepo(prisma: Client) {
   }
 
   return { read };
-}
-
-function int(v: number): number {
-  if (!Number.isSafeInteger(v)) throw new Error(`expected an integer id, got ${String(v)}`);
-  return v;
 }

@@ -117,3 +117,9 @@ const WRITE_CHUNK = 500;
 export async function inChunks(ids: number[], write: (chunk: number[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < ids.length; i += WRITE_CHUNK) await write(ids.slice(i, i + WRITE_CHUNK));
 }
+
+/** An integer (an id, a count, a time) to inline into hand-written SQL; anything else is a programming error. */
+export function sqlInt(v: number): number {
+  if (!Number.isSafeInteger(v)) throw new Error(`expected an integer for SQL, got ${String(v)}`);
+  return v;
+}

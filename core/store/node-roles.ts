@@ -6,7 +6,7 @@
 import { notFound } from '../errors';
 import type { NodeRoleRecord } from '../domain/records';
 import { removalStates, type NodeRoleState } from '../domain/vocabulary';
-import { atomic, inChunks, type Client } from './db';
+import { atomic, inChunks, sqlInt as int, type Client } from './db';
 import { big, nodeRoleInclude, nodeRoleRecord, parseJson } from './codec';
 
 export interface NodeRoleFilter {
@@ -294,10 +294,4 @@ export function nodeRolesRepo(prisma: Client) {
     bump,
     retry,
   };
-}
-
-/** An integer to inline into SQL; anything else is a programming error. */
-function int(v: number): number {
-  if (!Number.isSafeInteger(v)) throw new Error(`expected an integer for SQL, got ${String(v)}`);
-  return v;
 }
